@@ -1,0 +1,84 @@
+/**
+ * The tokens this node knows, held in memory by secret hash so a request is
+ * authenticated without touching the disk. Changes made by other processes on the same
+ * database (the CLI) are picked up by polling SQLite's data_version, well within a second.
+ */
+import { CompanionError } from '../errors/companion-error.js';
+import { compileModelRules, type ModelMatcher } from '../policy/model-rules.js';
+import type { Token } from '../policy/token.js';
+import type { MetaRepository } from '../store/meta-repository.js';
+import type { TokenRepository } from '../store/token-repository.js';
+import { hashSecret } from './token-secret.js';
+
+export interface KnownToken {
+  token: Token;
+  allowsModel: ModelMatcher;
+}
+
+const REALM = 'Bearer realm="ollama-companion"';
+
+export function unauthenticated(message: string): CompanionError {
+  return new CompanionError('unauthenticated', 401, message, { headers: { 'www-authenticate': REALM } });
+}
+
+export class TokenDirectory {
+  private byHash = new Map<string, KnownToken>();
+  private seenVersion = -1;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly tokens: TokenRepository,
+    private readonly meta: MetaRepository,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.reload();
+  }
+
+  /** Re-reads every token. Called after local changes and when another process wrote. */
+  reload(): void {
+    const next = new Map<string, KnownToken>();
+    for (const { token, secretHash } of this.tokens.listWithHashes()) {
+      next.set(secretHash, { token, allowsModel: compileModelRules(token.models) });
+    }
+    this.byHash = next;
+  }
+
+  /** Polls for changes made by other processes. */
+  watch(intervalMs = 250): void {
+    this.seenVersion = this.meta.dataVersion();
+    this.timer = setInterval(() => {
+      const version = this.meta.dataVersion();
+      if (version !== this.seenVersion) {
+        this.seenVersion = version;
+        this.reload();
+      }
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The token for this name or id, if known (for self-service and metrics). */
+  byId(id: string): KnownToken | undefined {
+    for (const known of this.byHash.values()) if (known.token.id === id) return known;
+    return undefined;
+  }
+
+  /**
+   * @throws CompanionError 401 when the secret is missing, unknown, revoked or expired;
+   *   403 when the token is disabled.
+   */
+  authenticate(secret: string | undefined): KnownToken {
+    if (secret === undefined)
+      throw unauthenticated('missing token: send it as "Authorization: Bearer <token>"');
+    const known = this.byHash.get(hashSecret(secret));
+    if (!known) throw unauthenticated('invalid token');
+    const { token } = known;
+    if (token.revokedAt !== null) throw unauthenticated('token revoked');
+    if (token.expiresAt !== null && token.expiresAt <= this.now()) throw unauthenticated('token expired');
+    if (!token.enabled) throw new CompanionError('token_disabled', 403, 'token disabled');
+    return known;
+  }
+}

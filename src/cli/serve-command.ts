@@ -1,0 +1,55 @@
+/** `ollama-companion serve`: flags map one-to-one onto settings of the config schema. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load-config.js';
+import { serveUntilSignalled } from '../server/lifecycle.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  upstream?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  config?: string;
+  publicStatus?: boolean;
+  corsOrigins?: string;
+  bodyLimitBytes?: string;
+  logLevel?: string;
+}
+
+const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('guard the Ollama at --upstream and serve clients with tokens')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default 11435)')
+    .option('--upstream <url>', 'Ollama base URL (default http://127.0.0.1:11434)')
+    .option('--data-dir <dir>', 'data directory (default: the platform’s user data dir)')
+    .option('--tls-cert <file>', 'PEM certificate for HTTPS')
+    .option('--tls-key <file>', 'PEM private key for HTTPS')
+    .option('--config <file>', 'JSON config file (default <data-dir>/config.json)')
+    .option('--public-status', 'answer GET / and /api/version without a token')
+    .option('--cors-origins <globs>', 'extra browser origins, comma-separated')
+    .option('--body-limit-bytes <n>', 'largest request body accepted')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: ServeFlags) => {
+      const config = loadConfig({
+        configFile: flags.config,
+        flags: {
+          host: flags.host,
+          port: number(flags.port),
+          upstream: flags.upstream,
+          dataDir: flags.dataDir,
+          tlsCert: flags.tlsCert,
+          tlsKey: flags.tlsKey,
+          publicStatus: flags.publicStatus,
+          corsOrigins: flags.corsOrigins?.split(',').map((o) => o.trim()),
+          bodyLimitBytes: number(flags.bodyLimitBytes),
+          logLevel: flags.logLevel,
+        },
+      });
+      await serveUntilSignalled(config);
+    });
+}

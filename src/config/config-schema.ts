@@ -1,0 +1,73 @@
+/**
+ * The one description of every setting: its type, default and where it may come from.
+ * Flags, environment variables (`OLLAMA_COMPANION_<NAME>`) and the optional JSON config
+ * file all name settings from this schema; `load-config.ts` is the only reader.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+
+const HistoryMode = Type.Union([Type.Literal('full'), Type.Literal('metadata'), Type.Literal('off')]);
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 11435, description: 'Port to listen on.' }),
+    upstream: Type.String({
+      pattern: '^https?://[^/]+/?$',
+      default: 'http://127.0.0.1:11434',
+      description: 'Base URL of the Ollama this companion guards.',
+    }),
+    dataDir: Type.String({ minLength: 1, description: 'Where the database lives.' }),
+    tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate file for HTTPS.' })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file for HTTPS.' })),
+    publicStatus: Type.Boolean({
+      default: false,
+      description: 'Answer GET|HEAD / and /api/version without a token.',
+    }),
+    corsOrigins: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'Browser origins allowed besides Ollama’s defaults (globs, e.g. https://*.example.com).',
+    }),
+    bodyLimitBytes: Type.Integer({
+      minimum: 1024,
+      default: 64 * 1024 * 1024,
+      description: 'Largest request body accepted (blob uploads excepted).',
+    }),
+    upstreamTimeoutMs: Type.Integer({
+      minimum: 1000,
+      default: 10 * 60 * 1000,
+      description: 'How long Ollama may stay silent (model loading included) before the request fails.',
+    }),
+    shutdownGraceMs: Type.Integer({
+      minimum: 0,
+      default: 15_000,
+      description: 'On SIGTERM, how long running streams may take to finish.',
+    }),
+    historyFlushMs: Type.Integer({
+      minimum: 5,
+      maximum: 5000,
+      default: 100,
+      description: 'Most time a history record waits in memory before it is written.',
+    }),
+    defaultHistoryMode: Type.Optional(HistoryMode),
+    metricsFromLoopback: Type.Boolean({
+      default: true,
+      description: 'Serve /metrics without a token to clients on this machine.',
+    }),
+    logLevel: Type.Union(LogLevel.anyOf, { default: 'info', description: 'Log level.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type SettingName = keyof Config;
+
+/** Settings a config file or environment may hold, i.e. every setting. */
+export const settingNames = Object.keys(ConfigSchema.properties) as SettingName[];
+
+/** `dataDir` → `OLLAMA_COMPANION_DATA_DIR`. */
+export function envName(setting: SettingName): string {
+  return `OLLAMA_COMPANION_${setting.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}

@@ -1,0 +1,362 @@
+/**
+ * One proxied request, from credentials to the last byte: authenticate, read the body,
+ * authorize, reserve a quota slot, forward to Ollama, stream the answer back chunk by
+ * chunk while a tap reassembles it for history, then release the slot and record.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { KnownToken, TokenDirectory } from '../auth/token-directory.js';
+import { CompanionError } from '../errors/companion-error.js';
+import type { HistoryEnd, HistoryStart } from '../history/history-record.js';
+import type { HistoryHandle, HistoryWriter } from '../history/history-writer.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { authorize } from '../policy/access-policy.js';
+import type { QuotaLedger, Reservation } from '../policy/quota-ledger.js';
+import type { HistoryMode } from '../policy/token.js';
+import { errorBody, errorHeaders, publicMessage, streamErrorChunk } from '../server/error-shapes.js';
+import type { Endpoint } from './endpoint-catalogue.js';
+import { filterModelList } from './model-list-filter.js';
+import { type ParsedRequest, parseRequest, requestForHistory } from './request-body.js';
+import { type AnswerTap, createAnswerTap } from './taps/answer-tap.js';
+import type { UpstreamClient } from './upstream-client.js';
+
+/** A request as the HTTP layer hands it over. */
+export interface InboundRequest {
+  method: string;
+  /** Path and query as the client meant them (any `/t/<token>` prefix removed). */
+  url: string;
+  headers: IncomingHttpHeaders;
+  params: Record<string, string>;
+  /** Buffered body for JSON routes, the raw stream for blob uploads. */
+  body: Buffer | Readable | undefined;
+  /** A token given in the path prefix, if any. */
+  pathToken: string | undefined;
+  clientAddr: string;
+  /** Headers the HTTP layer already decided on (CORS). */
+  presetHeaders: OutgoingHttpHeaders | Record<string, string | number | string[] | undefined>;
+}
+
+export interface ProxyDeps {
+  directory: TokenDirectory;
+  ledger: QuotaLedger;
+  upstream: UpstreamClient;
+  history: HistoryWriter;
+  metrics: Metrics;
+  log: Logger;
+  nodeId: string;
+  publicStatus: boolean;
+  tokenFromHeaders: (headers: IncomingHttpHeaders) => string | undefined;
+}
+
+type Framing = 'ndjson' | 'sse' | 'other';
+
+function framingOf(contentType: string | string[] | undefined): Framing {
+  const type = String(contentType ?? '');
+  if (type.includes('ndjson')) return 'ndjson';
+  if (type.includes('event-stream')) return 'sse';
+  return 'other';
+}
+
+function upstreamFailure(error: Error): CompanionError {
+  const code = (error as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new CompanionError('upstream_timeout', 504, 'Ollama did not answer in time', { cause: error });
+  }
+  return new CompanionError('upstream_unreachable', 502, `cannot reach Ollama (${code || error.message})`, {
+    cause: error,
+  });
+}
+
+export class ProxyHandler {
+  constructor(private readonly deps: ProxyDeps) {}
+
+  handle(endpoint: Endpoint, inbound: InboundRequest, res: ServerResponse): void {
+    const { deps } = this;
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    let known: KnownToken | undefined;
+    let parsed: ParsedRequest | undefined;
+    let record: HistoryHandle | undefined;
+    let mode: HistoryMode = 'off';
+
+    const beginHistory = (): void => {
+      if (!known || known.token.historyMode === 'off') return;
+      mode = known.token.historyMode;
+      const start: HistoryStart = {
+        id: randomUUID(),
+        servedBy: deps.nodeId,
+        tokenId: known.token.id,
+        tokenName: known.token.name,
+        tokenPrefix: known.token.prefix,
+        method: inbound.method,
+        endpoint: endpoint.path,
+        model: parsed?.models[0] ?? null,
+        stream: parsed?.stream ?? null,
+        startedAt,
+        historyMode: mode,
+        request: mode === 'full' && parsed?.json ? requestForHistory(parsed.json) : null,
+        clientAddr: inbound.clientAddr,
+        userAgent: inbound.headers['user-agent'] ?? null,
+      };
+      record = deps.history.begin(start);
+    };
+
+    let reservation: Reservation;
+    try {
+      if (!(endpoint.statusEndpoint && deps.publicStatus)) {
+        known = deps.directory.authenticate(inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers));
+      }
+      parsed = parseRequest(
+        endpoint,
+        Buffer.isBuffer(inbound.body) ? inbound.body : undefined,
+        inbound.params,
+      );
+      if (known)
+        authorize(
+          { scopes: known.token.scopes, allowsModel: known.allowsModel },
+          endpoint.scope,
+          parsed.models,
+        );
+      beginHistory();
+      reservation = known ? deps.ledger.reserve(known.token, endpoint.countsAsCall) : { release() {} };
+    } catch (error) {
+      const failure =
+        error instanceof CompanionError
+          ? error
+          : new CompanionError('internal', 500, 'internal', { cause: error });
+      if (failure.status === 401) deps.metrics.unauthenticated.inc();
+      else if (failure.status === 403 || failure.status === 429)
+        deps.metrics.refusals.inc({ reason: failure.code });
+      if (known && !record) beginHistory();
+      this.refuse(endpoint, inbound, res, failure);
+      this.finish(endpoint, known, record, mode, t0, startedAt, {
+        status: failure.status,
+        outcome: failure.status === 403 || failure.status === 429 ? 'refused' : 'error',
+        error: failure.message,
+        ttftMs: null,
+        answer: null,
+      });
+      return;
+    }
+
+    const model = parsed.models[0] ?? '';
+    this.forward(endpoint, inbound, res, known, parsed, (result) => {
+      reservation.release(result.refund);
+      this.finish(endpoint, known, record, mode, t0, startedAt, { ...result, model });
+    });
+  }
+
+  /** Answers a refusal or bad input in the route's wire shape. */
+  private refuse(
+    endpoint: Endpoint,
+    inbound: InboundRequest,
+    res: ServerResponse,
+    error: CompanionError,
+  ): void {
+    if (error.status >= 500) this.deps.log.error({ err: error.cause ?? error }, error.message);
+    const body = inbound.method === 'HEAD' ? '' : errorBody(endpoint.wire, error);
+    res.writeHead(error.status, { ...inbound.presetHeaders, ...errorHeaders(error) });
+    res.end(body);
+  }
+
+  private forward(
+    endpoint: Endpoint,
+    inbound: InboundRequest,
+    res: ServerResponse,
+    known: KnownToken | undefined,
+    parsed: ParsedRequest,
+    done: (result: ForwardResult) => void,
+  ): void {
+    const { deps } = this;
+    const refuse = this.refuse.bind(this);
+    const t0 = performance.now();
+    let tap: AnswerTap | undefined;
+    let framing: Framing = 'other';
+    let status = 0;
+    let ttftMs: number | null = null;
+    let ended = false;
+    // Listings are narrowed to the token's models: buffered, filtered, then sent.
+    let listBuffer: Buffer[] | undefined;
+
+    const end = (result: ForwardResult): void => {
+      if (ended) return;
+      ended = true;
+      res.removeListener('close', onClientClose);
+      done(result);
+    };
+    const answerOf = () => (tap ? tap.finish() : null);
+
+    const onClientClose = (): void => {
+      if (res.writableFinished) return;
+      call.abort(new Error('client closed the connection'));
+      end({
+        status: status || 499,
+        outcome: 'aborted',
+        error: 'client closed the connection',
+        ttftMs,
+        answer: answerOf(),
+      });
+    };
+
+    const filterList = known && endpoint.listFilter && !known.token.models.includes('*');
+    const call = deps.upstream.send(
+      {
+        method: inbound.method,
+        path: inbound.url,
+        clientHeaders: inbound.headers,
+        body:
+          endpoint.body === 'stream'
+            ? ((inbound.body as Readable | undefined) ?? null)
+            : parsed.json
+              ? (inbound.body as Buffer)
+              : null,
+      },
+      {
+        onStart(upstreamStatus, headers) {
+          status = upstreamStatus;
+          framing = framingOf(headers['content-type']);
+          tap = createAnswerTap(endpoint.answer, headers['content-type'] as string | undefined, status);
+          if (filterList && status === 200) {
+            listBuffer = [];
+            return;
+          }
+          res.writeHead(status, { ...inbound.presetHeaders, ...headers });
+          // Headers go out now: a client waiting on a slow model sees the status at once.
+          res.flushHeaders();
+        },
+        onData(chunk, resume) {
+          if (ttftMs === null) ttftMs = performance.now() - t0;
+          tap!.push(chunk);
+          if (listBuffer) {
+            listBuffer.push(chunk);
+            return true;
+          }
+          if (res.write(chunk)) return true;
+          res.once('drain', resume);
+          return false;
+        },
+        onEnd() {
+          if (listBuffer && known) {
+            const filtered = filterModelList(
+              endpoint.listFilter!,
+              Buffer.concat(listBuffer),
+              known.allowsModel,
+            );
+            res.writeHead(status, {
+              ...inbound.presetHeaders,
+              'content-type': 'application/json; charset=utf-8',
+              'content-length': Buffer.byteLength(filtered),
+            });
+            res.end(filtered);
+          } else {
+            res.end();
+          }
+          const answer = answerOf();
+          const ok = status >= 200 && status < 400 && !answer?.error;
+          end({
+            status,
+            outcome: ok ? 'ok' : 'error',
+            error: ok ? null : (answer?.error ?? `HTTP ${status}`),
+            ttftMs,
+            answer,
+          });
+        },
+        onError(error) {
+          if (ended) return;
+          const failure = upstreamFailure(error);
+          deps.metrics.upstreamErrors.inc({ kind: status === 0 ? failure.code : 'cut_mid_answer' });
+          deps.log.warn({ path: endpoint.path, err: error.message }, 'upstream request failed');
+          if (status === 0) {
+            // Nothing reached the client yet: a clean error, and the call is not charged.
+            refuse(endpoint, inbound, res, failure);
+            end({
+              status: failure.status,
+              outcome: 'error',
+              error: failure.message,
+              ttftMs,
+              answer: null,
+              refund: true,
+            });
+            return;
+          }
+          if (!res.headersSent) res.writeHead(status, inbound.presetHeaders);
+          if (framing !== 'other') res.write(streamErrorChunk(endpoint.wire, framing, failure));
+          res.end();
+          end({ status, outcome: 'error', error: publicMessage(failure), ttftMs, answer: answerOf() });
+        },
+      },
+    );
+    res.on('close', onClientClose);
+  }
+
+  private finish(
+    endpoint: Endpoint,
+    known: KnownToken | undefined,
+    record: HistoryHandle | undefined,
+    mode: HistoryMode,
+    t0: number,
+    startedAt: number,
+    result: ForwardResult,
+  ): void {
+    const { deps } = this;
+    const model = parsedModel(result);
+    const durationMs = performance.now() - t0;
+    const answer = result.answer;
+    deps.metrics.requests.inc({ endpoint: endpoint.path, status: result.status });
+    deps.metrics.duration.observe({ endpoint: endpoint.path }, durationMs / 1000);
+    if (result.ttftMs !== null)
+      deps.metrics.timeToFirstChunk.observe({ endpoint: endpoint.path }, result.ttftMs / 1000);
+    if (answer?.promptTokens) deps.metrics.tokens.inc({ kind: 'prompt', model }, answer.promptTokens);
+    if (answer?.completionTokens) {
+      deps.metrics.tokens.inc({ kind: 'completion', model }, answer.completionTokens);
+    }
+    if (record) {
+      const full = mode === 'full';
+      const end: HistoryEnd = {
+        finishedAt: startedAt + Math.round(durationMs),
+        ttftMs: result.ttftMs,
+        durationMs,
+        status: result.status,
+        outcome: result.outcome,
+        error: result.error,
+        answerContent: full ? (answer?.content ?? null) : null,
+        answerThinking: full && answer?.thinking ? answer.thinking : null,
+        answerToolCalls: full && answer?.toolCalls.length ? answer.toolCalls : null,
+        answerSummary: full ? (answer?.summary ?? null) : null,
+        doneReason: answer?.doneReason ?? null,
+        promptTokens: answer?.promptTokens ?? null,
+        completionTokens: answer?.completionTokens ?? null,
+        totalNs: answer?.timings.totalNs ?? null,
+        loadNs: answer?.timings.loadNs ?? null,
+        promptEvalNs: answer?.timings.promptEvalNs ?? null,
+        evalNs: answer?.timings.evalNs ?? null,
+      };
+      record.finish(end);
+    }
+    deps.log.info(
+      {
+        method: endpoint.method,
+        path: endpoint.path,
+        status: result.status,
+        token: known?.token.prefix,
+        ms: Math.round(durationMs * 10) / 10,
+      },
+      'request',
+    );
+  }
+}
+
+interface ForwardResult {
+  status: number;
+  outcome: HistoryEnd['outcome'];
+  error: string | null;
+  ttftMs: number | null;
+  answer: ReturnType<AnswerTap['finish']> | null;
+  /** The model the request named, for token counters. */
+  model?: string;
+  refund?: boolean;
+}
+
+const parsedModel = (result: ForwardResult): string => result.model ?? '';

@@ -1,0 +1,117 @@
+/**
+ * Reads a request body before anything is forwarded: it must be JSON of the right
+ * shape, and the model it names decides what policy applies. Bad input is refused
+ * here with a 400 and never reaches Ollama.
+ */
+import { badRequest } from '../errors/companion-error.js';
+import type { Endpoint } from './endpoint-catalogue.js';
+
+export interface ParsedRequest {
+  /** The parsed JSON body, or null for routes without one. */
+  json: Record<string, unknown> | null;
+  /** Every model the request touches (two for a copy). */
+  models: string[];
+  stream: boolean | null;
+}
+
+/** Field types Ollama and the compatible APIs insist on; a wrong type is a 400 here. */
+const FIELD_TYPES: Record<string, 'string' | 'boolean' | 'object' | 'array' | 'string|array' | 'number'> = {
+  model: 'string',
+  name: 'string',
+  prompt: 'string|array',
+  system: 'string|array',
+  suffix: 'string',
+  stream: 'boolean',
+  raw: 'boolean',
+  messages: 'array',
+  options: 'object',
+  tools: 'array',
+  images: 'array',
+  input: 'string|array',
+  source: 'string',
+  destination: 'string',
+  max_tokens: 'number',
+  temperature: 'number',
+};
+
+function typeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value;
+}
+
+function checkFieldTypes(body: Record<string, unknown>): void {
+  for (const [field, expected] of Object.entries(FIELD_TYPES)) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    const actual = typeOf(value);
+    const ok = expected === 'string|array' ? actual === 'string' || actual === 'array' : actual === expected;
+    if (!ok)
+      throw badRequest(
+        `invalid request: field "${field}" must be ${expected.replace('|', ' or ')}, got ${actual}`,
+      );
+  }
+}
+
+function requireModel(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value.trim() === '') throw badRequest(`${field} is required`);
+  return value;
+}
+
+/** @throws CompanionError(bad_request) for malformed JSON, wrong field types or a missing model. */
+export function parseRequest(
+  endpoint: Endpoint,
+  raw: Buffer | undefined,
+  params: Record<string, string>,
+): ParsedRequest {
+  if (endpoint.body !== 'json') {
+    const models = endpoint.model === 'param' && params.model ? [params.model] : [];
+    return { json: null, models, stream: null };
+  }
+  if (!raw || raw.length === 0)
+    throw badRequest('invalid request: the body is empty, expected a JSON object');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw badRequest(`invalid JSON in request body: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw badRequest(`invalid request: expected a JSON object, got ${typeOf(parsed)}`);
+  }
+  const json = parsed as Record<string, unknown>;
+  checkFieldTypes(json);
+
+  let models: string[] = [];
+  if (endpoint.model === 'body') {
+    // Native model-management routes still accept the legacy `name` field.
+    const field =
+      endpoint.wire === 'ollama' && json.model === undefined && json.name !== undefined ? 'name' : 'model';
+    models = [requireModel(json, field)];
+  } else if (endpoint.model === 'copy') {
+    models = [requireModel(json, 'source'), requireModel(json, 'destination')];
+  }
+  const stream = typeof json.stream === 'boolean' ? json.stream : endpoint.streamDefault;
+  return { json, models, stream };
+}
+
+/** Binary payloads (base64 images) bigger than this are summarised in history, not copied. */
+const LARGE_STRING = 16 * 1024;
+const BASE64ISH = /^(data:[^,]*,)?[A-Za-z0-9+/=\r\n]+$/;
+
+/** The request as history keeps it: everything but large binary payloads. */
+export function requestForHistory(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return value.length > LARGE_STRING && BASE64ISH.test(value.slice(0, 1024))
+      ? `[binary: ${value.length} bytes]`
+      : value;
+  }
+  if (Array.isArray(value)) return value.map(requestForHistory);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = requestForHistory(inner);
+    return out;
+  }
+  return value;
+}

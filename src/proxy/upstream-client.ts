@@ -1,0 +1,131 @@
+/**
+ * The connection pool to Ollama. Requests go out with only the headers Ollama needs —
+ * never the client's credentials, cookies or Origin — and with `Host` set to the
+ * upstream's own host, because Ollama on loopback refuses foreign Host headers.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+
+/** Request headers passed on to Ollama; everything else stays with the companion. */
+const FORWARDED_REQUEST_HEADERS = [
+  'content-type',
+  'accept',
+  'user-agent',
+  'anthropic-version',
+  'anthropic-beta',
+];
+
+/** Response headers that describe one hop, or that the companion answers itself (CORS). */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-headers',
+  'access-control-allow-methods',
+  'access-control-expose-headers',
+  'access-control-max-age',
+  'vary',
+]);
+
+export interface UpstreamSink {
+  /** Status and headers arrived; the body follows. */
+  onStart(status: number, headers: Record<string, string | string[]>): void;
+  /** A body chunk; return false to pause until `resume` is called. */
+  onData(chunk: Buffer, resume: () => void): boolean;
+  onEnd(): void;
+  /** The connection failed or was cut, before or after `onStart`. */
+  onError(error: Error): void;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  clientHeaders: IncomingHttpHeaders;
+  body: Buffer | Readable | null;
+}
+
+export interface UpstreamCall {
+  /** Cuts the upstream request (the client went away). */
+  abort(reason: Error): void;
+}
+
+export class UpstreamClient {
+  private readonly agent: Agent;
+  private readonly host: string;
+
+  constructor(
+    readonly origin: string,
+    timeoutMs: number,
+  ) {
+    this.host = new URL(origin).host;
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connections: 256,
+    });
+  }
+
+  send(request: UpstreamRequest, sink: UpstreamSink): UpstreamCall {
+    const headers: Record<string, string> = { host: this.host };
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = request.clientHeaders[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    let controller: Dispatcher.DispatchController | undefined;
+    let pendingAbort: Error | undefined;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (pendingAbort) c.abort(pendingAbort);
+      },
+      onResponseStart(c, status, rawHeaders) {
+        if (status < 200) return; // 1xx informational
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(rawHeaders)) {
+          if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) out[name] = value;
+        }
+        sink.onStart(status, out);
+        void c;
+      },
+      onResponseData(c, chunk) {
+        if (!sink.onData(chunk, () => c.resume())) c.pause();
+      },
+      onResponseEnd() {
+        sink.onEnd();
+      },
+      onResponseError(_c, error) {
+        sink.onError(error);
+      },
+    };
+    this.agent.dispatch(
+      {
+        origin: this.origin,
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path,
+        headers,
+        body: request.body,
+      },
+      handler,
+    );
+    return {
+      abort(reason) {
+        if (controller) controller.abort(reason);
+        else pendingAbort = reason;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Assembles the HTTP app from the companion's parts. Wiring only: each concern lives
+ * in the module it is registered from.
+ */
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Companion } from './companion.js';
+import { createOriginMatcher } from './cors-origins.js';
+import { installErrorHandlers } from './http-errors.js';
+import { metricsRoute } from './metrics-route.js';
+import { rewriteUrl } from './path-guard.js';
+import { proxyRoutes } from './proxy-routes.js';
+
+export async function buildApp(companion: Companion): Promise<FastifyInstance> {
+  const { config } = companion;
+  const https =
+    config.tlsCert && config.tlsKey
+      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : {};
+  const app = Fastify({
+    ...https,
+    loggerInstance: companion.log,
+    // Requests are logged by the proxy with the cleaned path and the token prefix only.
+    logController: new LogController({ disableRequestLogging: true }),
+    // HEAD routes are catalogued explicitly, like Ollama's.
+    exposeHeadRoutes: false,
+    bodyLimit: config.bodyLimitBytes,
+    rewriteUrl,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+  }) as unknown as FastifyInstance;
+
+  const allowed = createOriginMatcher(config.corsOrigins);
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin === undefined || allowed(origin)),
+    methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+    maxAge: 600,
+  });
+  installErrorHandlers(app, companion);
+  await app.register(metricsRoute, companion);
+  await app.register(proxyRoutes, companion);
+  return app;
+}

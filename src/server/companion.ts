@@ -1,0 +1,78 @@
+/**
+ * The companion's parts, built once per process from the configuration: the store,
+ * the token directory, the quota ledger, the history writer, metrics and the upstream
+ * pool. Routes receive this object; they never build parts themselves.
+ */
+import type { Logger } from 'pino';
+import { TokenDirectory } from '../auth/token-directory.js';
+import type { Config } from '../config/config-schema.js';
+import { HistoryWriter } from '../history/history-writer.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { QuotaLedger } from '../policy/quota-ledger.js';
+import { windowStart } from '../policy/quota-windows.js';
+import { createTokenService, type TokenService } from '../policy/token-service.js';
+import { UpstreamClient } from '../proxy/upstream-client.js';
+import { type Db, openDatabase } from '../store/database.js';
+import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
+import { createMetaRepository } from '../store/meta-repository.js';
+import { createTokenRepository } from '../store/token-repository.js';
+
+export interface Companion {
+  config: Config;
+  log: Logger;
+  db: Db;
+  nodeId: string;
+  tokens: TokenService;
+  directory: TokenDirectory;
+  ledger: QuotaLedger;
+  historyRepo: HistoryRepository;
+  history: HistoryWriter;
+  metrics: Metrics;
+  upstream: UpstreamClient;
+  /** Flushes history and usage, then closes the pool and the database. */
+  close(): Promise<void>;
+}
+
+export function createCompanion(config: Config, log: Logger): Companion {
+  const db = openDatabase(config.dataDir);
+  const meta = createMetaRepository(db);
+  const nodeId = meta.nodeId();
+  const tokenRepo = createTokenRepository(db);
+  const historyRepo = createHistoryRepository(db, nodeId);
+  const interrupted = historyRepo.closeInterrupted(nodeId, Date.now());
+  if (interrupted > 0)
+    log.warn({ records: interrupted }, 'marked requests cut off by the last stop as aborted');
+
+  const directory = new TokenDirectory(tokenRepo, meta);
+  directory.watch();
+  const ledger = new QuotaLedger(tokenRepo.readUsage());
+  let history: HistoryWriter | undefined;
+  const metrics = createMetrics(() => history?.depth ?? 0);
+  history = new HistoryWriter(historyRepo, config.historyFlushMs, log, {
+    afterFlush: () => tokenRepo.writeUsage(ledger.drainChanges()),
+    onWritten: (n) => metrics.historyWritten.inc(n),
+    onDropped: (n) => metrics.historyDropped.inc(n),
+  });
+  const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs);
+  const tokens = createTokenService(tokenRepo, nodeId, windowStart);
+
+  return {
+    config,
+    log,
+    db,
+    nodeId,
+    tokens,
+    directory,
+    ledger,
+    historyRepo,
+    history,
+    metrics,
+    upstream,
+    async close() {
+      directory.stop();
+      history.close();
+      await upstream.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Fastify's error and not-found handlers: every error leaves in the wire shape of the
+ * route it happened on. Framework errors (body too large, bad content) become
+ * CompanionErrors first, so the shapes are decided in one place.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CompanionError } from '../errors/companion-error.js';
+import { wireForPath } from '../proxy/endpoint-catalogue.js';
+import type { Companion } from './companion.js';
+import { type ErrorDialect, errorBody, errorHeaders } from './error-shapes.js';
+import { pathRejected } from './path-guard.js';
+
+function dialectFor(path: string): ErrorDialect {
+  return path.startsWith('/admin/') ? 'admin' : wireForPath(path);
+}
+
+function toCompanionError(error: FastifyError | CompanionError | Error): CompanionError {
+  if (error instanceof CompanionError) return error;
+  const { code, statusCode } = error as FastifyError;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new CompanionError('payload_too_large', 413, 'request body too large');
+  }
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+    return new CompanionError('bad_request', statusCode, error.message);
+  }
+  return new CompanionError('internal', 500, error.message, { cause: error });
+}
+
+export function send(request: FastifyRequest, reply: FastifyReply, error: CompanionError): FastifyReply {
+  return reply
+    .code(error.status)
+    .headers(errorHeaders(error))
+    .send(request.method === 'HEAD' ? undefined : errorBody(dialectFor(request.url), error));
+}
+
+export function installErrorHandlers(app: FastifyInstance, companion: Companion): void {
+  app.setErrorHandler((error: FastifyError | CompanionError, request, reply) => {
+    const failure = toCompanionError(error);
+    if (failure.status >= 500)
+      companion.log.error({ err: error, path: request.routeOptions.url }, 'request failed');
+    if (failure.status === 401) companion.metrics.unauthenticated.inc();
+    return send(request, reply, failure);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const failure = pathRejected(request.raw)
+      ? new CompanionError('bad_request', 400, 'invalid request path')
+      : new CompanionError(
+          'not_found',
+          404,
+          `unknown endpoint ${request.method} ${request.url.split('?')[0]}`,
+        );
+    return send(request, reply, failure);
+  });
+}

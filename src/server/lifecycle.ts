@@ -1,0 +1,64 @@
+/**
+ * Starting and stopping the server. On SIGTERM or SIGINT it stops accepting, lets
+ * running answers finish for up to `shutdownGraceMs`, cuts what is left, writes all
+ * pending history and exits 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config-schema.js';
+import { buildApp } from './app.js';
+import { type Companion, createCompanion } from './companion.js';
+import { createLogger } from './logger.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  companion: Companion;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = createLogger(config.logLevel);
+  const companion = createCompanion(config, log);
+  const app = await buildApp(companion);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${config.tlsCert ? 'https' : 'http'}://${host}:${port}`;
+  log.info(
+    { url, upstream: config.upstream, dataDir: config.dataDir, node: companion.nodeId },
+    'companion listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+      await app.close();
+      clearTimeout(grace);
+      // Let the close events of cut requests record their end before the last flush.
+      await new Promise((resolve) => setImmediate(resolve));
+      await companion.close();
+      log.info('companion stopped');
+    })();
+    return stopping;
+  };
+  return { app, companion, url, stop };
+}
+
+/** Runs until a signal arrives; exits 0 after a clean stop. */
+export async function serveUntilSignalled(config: Config): Promise<void> {
+  const server = await startServer(config);
+  const onSignal = (signal: NodeJS.Signals) => {
+    server.companion.log.info({ signal }, 'stopping');
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.companion.log.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

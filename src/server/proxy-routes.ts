@@ -1,0 +1,66 @@
+/**
+ * Registers every catalogued Ollama endpoint as a route that hands the request to the
+ * proxy handler. Bodies are kept as raw bytes (forwarded unchanged), except blob
+ * uploads, which stream through without being buffered.
+ */
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { tokenFromHeaders } from '../auth/credentials.js';
+import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
+import { type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
+import type { Companion } from './companion.js';
+import { pathToken } from './path-guard.js';
+
+function toInbound(request: FastifyRequest, reply: FastifyReply): InboundRequest {
+  return {
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    params: request.params as Record<string, string>,
+    body: request.body as Buffer | Readable | undefined,
+    pathToken: pathToken(request.raw),
+    clientAddr: request.ip,
+    presetHeaders: reply.getHeaders(),
+  };
+}
+
+export async function proxyRoutes(app: FastifyInstance, companion: Companion): Promise<void> {
+  const handler = new ProxyHandler({
+    directory: companion.directory,
+    ledger: companion.ledger,
+    upstream: companion.upstream,
+    history: companion.history,
+    metrics: companion.metrics,
+    log: companion.log,
+    nodeId: companion.nodeId,
+    publicStatus: companion.config.publicStatus,
+    tokenFromHeaders,
+  });
+  const route = (scope: FastifyInstance, endpoint: Endpoint, bodyLimit?: number) =>
+    scope.route({
+      method: endpoint.method,
+      url: endpoint.path,
+      ...(bodyLimit ? { bodyLimit } : {}),
+      handler(request, reply) {
+        // The proxy writes the answer itself, chunk by chunk, as Ollama sends it.
+        reply.hijack();
+        handler.handle(endpoint, toInbound(request, reply), reply.raw);
+      },
+    });
+
+  // Ollama ignores Content-Type; so does the companion: every body is bytes to forward.
+  await app.register(async (buffered) => {
+    buffered.removeAllContentTypeParsers();
+    buffered.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    for (const endpoint of ENDPOINTS.filter((e) => e.body !== 'stream')) route(buffered, endpoint);
+  });
+
+  // Blob uploads can be gigabytes: their parser hands on the stream unread.
+  await app.register(async (blobs) => {
+    blobs.removeAllContentTypeParsers();
+    blobs.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    for (const endpoint of ENDPOINTS.filter((e) => e.body === 'stream')) {
+      route(blobs, endpoint, Number.MAX_SAFE_INTEGER);
+    }
+  });
+}

@@ -1,0 +1,256 @@
+/**
+ * History records in SQLite. Writes come in batches from the history writer, one
+ * transaction each; sequence numbers are assigned here, inside that transaction, so the
+ * per-node sequence stays gapless.
+ */
+import type { HistoryEnd, HistoryRecord, HistoryStart } from '../history/history-record.js';
+import type { Db } from './database.js';
+
+export interface HistoryBatch {
+  /** Requests still running: inserted with their start only. */
+  started: HistoryStart[];
+  /** Requests that ended; `startWritten` says whether their start row already exists. */
+  finished: { start: HistoryStart; end: HistoryEnd; startWritten: boolean }[];
+}
+
+export interface HistoryFilter {
+  tokenId?: string;
+  model?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface HistoryRepository {
+  writeBatch(batch: HistoryBatch): void;
+  /** Rows in start order; iterated lazily so an export of any size stays small in memory. */
+  iterate(filter: HistoryFilter): IterableIterator<HistoryRecord>;
+  findById(id: string): HistoryRecord | undefined;
+  /** Marks records left running by a previous process as aborted. Returns how many. */
+  closeInterrupted(servedBy: string, now: number): number;
+}
+
+interface HistoryRow {
+  id: string;
+  origin_node: string;
+  origin_seq: number;
+  served_by: string;
+  token_id: string | null;
+  token_name: string | null;
+  token_prefix: string | null;
+  method: string;
+  endpoint: string;
+  model: string | null;
+  stream: number | null;
+  started_at: number;
+  finished_at: number | null;
+  ttft_ms: number | null;
+  duration_ms: number | null;
+  status: number | null;
+  outcome: HistoryRecord['outcome'];
+  error: string | null;
+  history_mode: HistoryRecord['historyMode'];
+  request_json: string | null;
+  answer_content: string | null;
+  answer_thinking: string | null;
+  answer_tool_calls: string | null;
+  answer_summary: string | null;
+  done_reason: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_ns: number | null;
+  load_ns: number | null;
+  prompt_eval_ns: number | null;
+  eval_ns: number | null;
+  client_addr: string | null;
+  user_agent: string | null;
+}
+
+const json = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+function startParams(start: HistoryStart) {
+  return {
+    id: start.id,
+    served_by: start.servedBy,
+    token_id: start.tokenId,
+    token_name: start.tokenName,
+    token_prefix: start.tokenPrefix,
+    method: start.method,
+    endpoint: start.endpoint,
+    model: start.model,
+    stream: start.stream === null ? null : start.stream ? 1 : 0,
+    started_at: start.startedAt,
+    history_mode: start.historyMode,
+    request_json: json(start.request),
+    client_addr: start.clientAddr,
+    user_agent: start.userAgent,
+  };
+}
+
+function endParams(end: HistoryEnd) {
+  return {
+    finished_at: end.finishedAt,
+    ttft_ms: end.ttftMs,
+    duration_ms: end.durationMs,
+    status: end.status,
+    outcome: end.outcome,
+    error: end.error,
+    answer_content: end.answerContent,
+    answer_thinking: end.answerThinking,
+    answer_tool_calls: json(end.answerToolCalls),
+    answer_summary: json(end.answerSummary),
+    done_reason: end.doneReason,
+    prompt_tokens: end.promptTokens,
+    completion_tokens: end.completionTokens,
+    total_ns: end.totalNs,
+    load_ns: end.loadNs,
+    prompt_eval_ns: end.promptEvalNs,
+    eval_ns: end.evalNs,
+  };
+}
+
+const NO_END = endParams({
+  finishedAt: null as unknown as number,
+  ttftMs: null,
+  durationMs: null as unknown as number,
+  status: null as unknown as number,
+  outcome: 'in_progress' as HistoryEnd['outcome'],
+  error: null,
+  answerContent: null,
+  answerThinking: null,
+  answerToolCalls: null,
+  answerSummary: null,
+  doneReason: null,
+  promptTokens: null,
+  completionTokens: null,
+  totalNs: null,
+  loadNs: null,
+  promptEvalNs: null,
+  evalNs: null,
+});
+
+function toRecord(row: HistoryRow): HistoryRecord {
+  return {
+    id: row.id,
+    originNode: row.origin_node,
+    originSeq: row.origin_seq,
+    servedBy: row.served_by,
+    tokenId: row.token_id,
+    tokenName: row.token_name,
+    tokenPrefix: row.token_prefix,
+    method: row.method,
+    endpoint: row.endpoint,
+    model: row.model,
+    stream: row.stream === null ? null : row.stream === 1,
+    startedAt: row.started_at,
+    historyMode: row.history_mode,
+    request: parse(row.request_json),
+    clientAddr: row.client_addr,
+    userAgent: row.user_agent,
+    outcome: row.outcome,
+    ...(row.outcome === 'in_progress'
+      ? {}
+      : {
+          finishedAt: row.finished_at ?? undefined,
+          ttftMs: row.ttft_ms,
+          durationMs: row.duration_ms ?? undefined,
+          status: row.status ?? undefined,
+          error: row.error,
+          answerContent: row.answer_content,
+          answerThinking: row.answer_thinking,
+          answerToolCalls: parse(row.answer_tool_calls) as unknown[] | null,
+          answerSummary: parse(row.answer_summary),
+          doneReason: row.done_reason,
+          promptTokens: row.prompt_tokens,
+          completionTokens: row.completion_tokens,
+          totalNs: row.total_ns,
+          loadNs: row.load_ns,
+          promptEvalNs: row.prompt_eval_ns,
+          evalNs: row.eval_ns,
+        }),
+  };
+}
+
+export function createHistoryRepository(db: Db, originNode: string): HistoryRepository {
+  const insert = db.prepare(`
+    INSERT INTO history (id, origin_node, origin_seq, served_by, token_id, token_name, token_prefix, method,
+      endpoint, model, stream, started_at, history_mode, request_json, client_addr, user_agent, finished_at,
+      ttft_ms, duration_ms, status, outcome, error, answer_content, answer_thinking, answer_tool_calls,
+      answer_summary, done_reason, prompt_tokens, completion_tokens, total_ns, load_ns, prompt_eval_ns, eval_ns)
+    VALUES (@id, @origin_node, @origin_seq, @served_by, @token_id, @token_name, @token_prefix, @method,
+      @endpoint, @model, @stream, @started_at, @history_mode, @request_json, @client_addr, @user_agent,
+      @finished_at, @ttft_ms, @duration_ms, @status, @outcome, @error, @answer_content, @answer_thinking,
+      @answer_tool_calls, @answer_summary, @done_reason, @prompt_tokens, @completion_tokens, @total_ns,
+      @load_ns, @prompt_eval_ns, @eval_ns)`);
+  const finish = db.prepare(`
+    UPDATE history SET finished_at = @finished_at, ttft_ms = @ttft_ms, duration_ms = @duration_ms,
+      status = @status, outcome = @outcome, error = @error, answer_content = @answer_content,
+      answer_thinking = @answer_thinking, answer_tool_calls = @answer_tool_calls,
+      answer_summary = @answer_summary, done_reason = @done_reason, prompt_tokens = @prompt_tokens,
+      completion_tokens = @completion_tokens, total_ns = @total_ns, load_ns = @load_ns,
+      prompt_eval_ns = @prompt_eval_ns, eval_ns = @eval_ns
+    WHERE id = @id`);
+  const maxSeq = db.prepare<[string], { seq: number | null }>(
+    'SELECT MAX(origin_seq) AS seq FROM history WHERE origin_node = ?',
+  );
+  const byId = db.prepare<[string], HistoryRow>('SELECT * FROM history WHERE id = ?');
+  const interrupted = db.prepare(`
+    UPDATE history SET outcome = 'aborted', error = 'interrupted: the companion stopped before the request ended'
+    WHERE served_by = ? AND outcome = 'in_progress' AND started_at < ?`);
+
+  // The sequence is read once; only this process originates records for this node.
+  let seq = maxSeq.get(originNode)?.seq ?? 0;
+
+  const writeBatch = db.transaction((batch: HistoryBatch) => {
+    for (const start of batch.started) {
+      insert.run({ ...startParams(start), ...NO_END, origin_node: originNode, origin_seq: ++seq });
+    }
+    for (const { start, end, startWritten } of batch.finished) {
+      if (startWritten) finish.run({ id: start.id, ...endParams(end) });
+      else
+        insert.run({ ...startParams(start), ...endParams(end), origin_node: originNode, origin_seq: ++seq });
+    }
+  });
+
+  return {
+    writeBatch: (batch) => {
+      const before = seq;
+      try {
+        writeBatch(batch);
+      } catch (error) {
+        seq = before; // the transaction rolled back, so did its sequence numbers
+        throw error;
+      }
+    },
+    *iterate(filter) {
+      const where: string[] = [];
+      const params: Record<string, string | number> = {};
+      if (filter.tokenId !== undefined) {
+        where.push('token_id = @tokenId');
+        params.tokenId = filter.tokenId;
+      }
+      if (filter.model !== undefined) {
+        where.push('model = @model');
+        params.model = filter.model;
+      }
+      if (filter.since !== undefined) {
+        where.push('started_at >= @since');
+        params.since = filter.since;
+      }
+      if (filter.until !== undefined) {
+        where.push('started_at < @until');
+        params.until = filter.until;
+      }
+      const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, origin_seq`;
+      for (const row of db.prepare<Record<string, string | number>, HistoryRow>(sql).iterate(params)) {
+        yield toRecord(row);
+      }
+    },
+    findById: (id) => {
+      const row = byId.get(id);
+      return row && toRecord(row);
+    },
+    closeInterrupted: (servedBy, now) => interrupted.run(servedBy, now).changes,
+  };
+}
