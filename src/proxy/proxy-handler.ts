@@ -190,7 +190,7 @@ export class ProxyHandler {
 
     const onClientClose = (): void => {
       if (res.writableFinished) return;
-      call.abort(new Error('client closed the connection'));
+      // Recorded before the abort: undici reports the abort through onError synchronously.
       end({
         status: status || 499,
         outcome: 'aborted',
@@ -198,6 +198,7 @@ export class ProxyHandler {
         ttftMs,
         answer: answerOf(),
       });
+      call.abort(new Error('client closed the connection'));
     };
 
     const filterList = known && endpoint.listFilter && !known.token.models.includes('*');

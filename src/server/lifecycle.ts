@@ -34,8 +34,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const stop = () => {
     stopping ??= (async () => {
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+      // A kept-alive connection whose answer finished after the close began would otherwise
+      // hold the close open until the grace period ends.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       await app.close();
       clearTimeout(grace);
+      clearInterval(idle);
       // Let the close events of cut requests record their end before the last flush.
       await new Promise((resolve) => setImmediate(resolve));
       await companion.close();
