@@ -18,8 +18,8 @@ const PLACEHOLDERS = new Set([
   'undefined',
 ]);
 
-/** The `/t/<token>` prefix: the token ends at the next slash. */
-const PATH_PREFIX = /^\/t\/([^/?#]+)(?=\/)/;
+/** The `/t/<token>` prefix: the token ends at the next slash, at the query, or with the path. */
+const PATH_PREFIX = /^\/t\/([^/?#]+)(?=[/?#]|$)/;
 
 function meaningful(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -51,8 +51,8 @@ export function tokenFromHeaders(headers: IncomingHttpHeaders): string | undefin
 }
 
 /**
- * Splits `/t/<token>/api/chat` into the token and the path clients meant. URLs without
- * the prefix come back unchanged with no token.
+ * Splits `/t/<token>/api/chat` into the token and the path clients meant; `/t/<token>`
+ * alone is the root. URLs without the prefix come back unchanged with no token.
  */
 export function splitPathToken(url: string): { url: string; token: string | undefined } {
   const match = PATH_PREFIX.exec(url);
@@ -63,5 +63,6 @@ export function splitPathToken(url: string): { url: string; token: string | unde
   } catch {
     token = undefined;
   }
-  return { url: url.slice(match[0].length), token };
+  const rest = url.slice(match[0].length);
+  return { url: rest.startsWith('/') ? rest : `/${rest}`, token };
 }

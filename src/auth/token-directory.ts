@@ -67,10 +67,11 @@ export class TokenDirectory {
   }
 
   /**
-   * @throws CompanionError 401 when the secret is missing, unknown, revoked or expired;
-   *   403 when the token is disabled.
+   * Who the secret belongs to, whether or not the token is enabled: a disabled token's
+   * refusals are still that token's history.
+   * @throws CompanionError 401 when the secret is missing, unknown, revoked or expired.
    */
-  authenticate(secret: string | undefined): KnownToken {
+  identify(secret: string | undefined): KnownToken {
     if (secret === undefined)
       throw unauthenticated('missing token: send it as "Authorization: Bearer <token>"');
     const known = this.byHash.get(hashSecret(secret));
@@ -78,7 +79,21 @@ export class TokenDirectory {
     const { token } = known;
     if (token.revokedAt !== null) throw unauthenticated('token revoked');
     if (token.expiresAt !== null && token.expiresAt <= this.now()) throw unauthenticated('token expired');
-    if (!token.enabled) throw new CompanionError('token_disabled', 403, 'token disabled');
     return known;
   }
+
+  /**
+   * A token that may be used now.
+   * @throws CompanionError 401 as `identify`; 403 when the token is disabled.
+   */
+  authenticate(secret: string | undefined): KnownToken {
+    const known = this.identify(secret);
+    assertEnabled(known);
+    return known;
+  }
+}
+
+/** @throws CompanionError 403 when an admin disabled the token. */
+export function assertEnabled(known: KnownToken): void {
+  if (!known.token.enabled) throw new CompanionError('token_disabled', 403, 'token disabled');
 }

@@ -1,7 +1,6 @@
 /** `ollama-companion serve`: flags map one-to-one onto settings of the config schema. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config.js';
-import { serveUntilSignalled } from '../server/lifecycle.js';
 
 interface ServeFlags {
   host?: string;
@@ -17,7 +16,9 @@ interface ServeFlags {
   logLevel?: string;
 }
 
-const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+/** A numeric flag; an empty value stays a string so validation names it instead of reading 0. */
+const number = (value: string | undefined) =>
+  value === undefined ? undefined : value.trim() === '' ? value : Number(value);
 
 export function registerServeCommand(program: Command): void {
   program
@@ -50,6 +51,8 @@ export function registerServeCommand(program: Command): void {
           logLevel: flags.logLevel,
         },
       });
+      // Loaded here so that token, admin and history commands start without the HTTP stack.
+      const { serveUntilSignalled } = await import('../server/lifecycle.js');
       await serveUntilSignalled(config);
     });
 }

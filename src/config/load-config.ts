@@ -4,7 +4,8 @@
  * reads `process.env`. Fails with a message naming the setting and where it came from.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import envPaths from 'env-paths';
 import { type Config, ConfigSchema, envName, type SettingName, settingNames } from './config-schema.js';
@@ -15,9 +16,18 @@ export class ConfigError extends Error {
 
 export type ConfigOverrides = Partial<Record<SettingName, unknown>>;
 
-/** The platform's user data directory: ~/.local/share/ollama-companion on Linux. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.OLLAMA_COMPANION_DATA_DIR ?? envPaths('ollama-companion', { suffix: '' }).data;
+/**
+ * The platform's user data directory: `$XDG_DATA_HOME/ollama-companion`, else
+ * ~/.local/share/ollama-companion, on Linux and other XDG systems. Read from `env` (env-paths
+ * would read the process environment once, at import).
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (env.OLLAMA_COMPANION_DATA_DIR !== undefined) return env.OLLAMA_COMPANION_DATA_DIR;
+  if (platform === 'darwin' || platform === 'win32') return envPaths('ollama-companion', { suffix: '' }).data;
+  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.local', 'share');
+  return join(base, 'ollama-companion');
 }
 
 /** Environment strings become the setting's type: numbers, booleans, comma lists. */

@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'upstream_timeout'
   | 'shutting_down'
   | 'conflict'
+  | 'csrf_failed'
+  | 'forbidden_role'
+  | 'throttled'
+  | 'setup_refused'
   | 'internal';
 
 export interface CompanionErrorOptions {

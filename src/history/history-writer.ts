@@ -70,6 +70,8 @@ export class HistoryWriter {
 
   /** Writes everything waiting, now. Failures keep the records for the next try. */
   flush(): void {
+    // A flush called directly cancels the pending one, so no stray timer outlives close().
+    clearTimeout(this.timer);
     this.timer = undefined;
     const started: HistoryStart[] = [];
     const startedPending: Pending[] = [];
@@ -104,6 +106,11 @@ export class HistoryWriter {
     } catch (error) {
       this.log.error({ err: error }, 'usage counter write failed');
     }
+  }
+
+  /** Asks for a flush within `flushMs` even with no history waiting (usage counters). */
+  requestFlush(): void {
+    this.schedule();
   }
 
   /** Final flush; later records are written at once. */

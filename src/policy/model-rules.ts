@@ -1,7 +1,8 @@
 /**
  * Which models a token may use, from names or globs. Names are compared the way Ollama
  * resolves them: `llama3.2` and `llama3.2:latest` are one model, and so is
- * `registry.ollama.ai/library/llama3.2:latest`.
+ * `registry.ollama.ai/library/llama3.2:latest`. A glob's `*` and `?` never match `/`,
+ * so `llama3*` cannot reach a model pulled from a registry host named `llama3.evil…/`.
  */
 import { badRequest } from '../errors/companion-error.js';
 
@@ -19,7 +20,7 @@ function globToRegExp(glob: string): RegExp {
   const body = glob
     .toLowerCase()
     .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${body}$`);
 }

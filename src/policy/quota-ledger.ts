@@ -30,9 +30,14 @@ export class QuotaLedger {
   private readonly states = new Map<string, TokenState>();
   private readonly dirty = new Set<string>();
 
+  /**
+   * @param onChange called when counters change, so the owner can schedule persisting
+   *   them (usage must be saved even for tokens whose history is off).
+   */
   constructor(
     initial: UsageCount[],
     private readonly now: () => number = Date.now,
+    private readonly onChange: () => void = () => {},
   ) {
     for (const row of initial) {
       this.state(row.tokenId).counters.set(row.window, { windowStart: row.windowStart, calls: row.calls });
@@ -64,6 +69,7 @@ export class QuotaLedger {
       }
       for (const window of QUOTA_WINDOWS) this.add(state, window, at, 1);
       this.dirty.add(token.id);
+      this.onChange();
     }
     state.inFlight++;
     let released = false;
@@ -75,6 +81,7 @@ export class QuotaLedger {
         if (refund && counts) {
           for (const window of QUOTA_WINDOWS) this.add(state, window, at, -1);
           this.dirty.add(token.id);
+          this.onChange();
         }
       },
     };

@@ -9,8 +9,11 @@ import type { AnswerFormat } from './taps/answer-tap.js';
 /** The error and framing dialect a route speaks. */
 export type Wire = 'ollama' | 'openai' | 'anthropic';
 
-/** Where a route's model names are: the JSON body (`model`, or legacy `name`), a path parameter, or both ends of a copy. */
-export type ModelSource = 'body' | 'param' | 'copy' | 'none';
+/**
+ * Where a route's model names are: the JSON body (`model`, or legacy `name`), a path
+ * parameter, both ends of a copy, or a created model and the model it is built `from`.
+ */
+export type ModelSource = 'body' | 'param' | 'copy' | 'create' | 'none';
 
 /** Model lists that are narrowed to what the token may use. */
 export type ListFilter = 'ollama-models' | 'openai-models';
@@ -99,7 +102,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   // Model management: the endpoints behind most of Ollama's CVEs, only with `manage`.
   ollama({ method: 'POST', path: '/api/pull', scope: 'manage', model: 'body', streamDefault: true }),
   ollama({ method: 'POST', path: '/api/push', scope: 'manage', model: 'body', streamDefault: true }),
-  ollama({ method: 'POST', path: '/api/create', scope: 'manage', model: 'body', streamDefault: true }),
+  ollama({ method: 'POST', path: '/api/create', scope: 'manage', model: 'create', streamDefault: true }),
   ollama({ method: 'POST', path: '/api/copy', scope: 'manage', model: 'copy' }),
   ollama({ method: 'DELETE', path: '/api/delete', scope: 'manage', model: 'body' }),
   ollama({ method: 'HEAD', path: '/api/blobs/:digest', scope: 'manage', body: 'none' }),

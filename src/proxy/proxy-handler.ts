@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { KnownToken, TokenDirectory } from '../auth/token-directory.js';
+import { assertEnabled, type KnownToken, type TokenDirectory } from '../auth/token-directory.js';
 import { CompanionError } from '../errors/companion-error.js';
 import type { HistoryEnd, HistoryStart } from '../history/history-record.js';
 import type { HistoryHandle, HistoryWriter } from '../history/history-writer.js';
@@ -106,19 +106,21 @@ export class ProxyHandler {
     let reservation: Reservation;
     try {
       if (!(endpoint.statusEndpoint && deps.publicStatus)) {
-        known = deps.directory.authenticate(inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers));
+        known = deps.directory.identify(inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers));
       }
       parsed = parseRequest(
         endpoint,
         Buffer.isBuffer(inbound.body) ? inbound.body : undefined,
         inbound.params,
       );
-      if (known)
+      if (known) {
+        assertEnabled(known);
         authorize(
           { scopes: known.token.scopes, allowsModel: known.allowsModel },
           endpoint.scope,
           parsed.models,
         );
+      }
       beginHistory();
       reservation = known ? deps.ledger.reserve(known.token, endpoint.countsAsCall) : { release() {} };
     } catch (error) {

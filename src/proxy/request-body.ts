@@ -29,6 +29,7 @@ const FIELD_TYPES: Record<string, 'string' | 'boolean' | 'object' | 'array' | 's
   images: 'array',
   input: 'string|array',
   source: 'string',
+  from: 'string',
   destination: 'string',
   max_tokens: 'number',
   temperature: 'number',
@@ -40,10 +41,46 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-function checkFieldTypes(body: Record<string, unknown>): void {
-  for (const [field, expected] of Object.entries(FIELD_TYPES)) {
-    const value = body[field];
-    if (value === undefined || value === null) continue;
+/**
+ * Ollama decodes bodies with Go's encoding/json, which matches keys to fields without
+ * regard to case (Unicode simple folding: `ſ` is `s`, the Kelvin sign is `k`). The
+ * policy must read the same fields Ollama will use.
+ */
+function goFieldName(key: string): string {
+  let out = '';
+  for (const c of key) {
+    if (c === '\u017f') out += 's';
+    else if (c === '\u212a') out += 'k';
+    else out += c >= 'A' && c <= 'Z' ? c.toLowerCase() : c;
+  }
+  return out;
+}
+
+/**
+ * The known fields as Ollama sees them. Two keys that Ollama would read into the same
+ * field (`model` and `Model`) are refused: which one wins depends on their order in the
+ * raw text, which JSON.parse does not keep.
+ */
+function fieldsAsOllamaReads(body: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const seen = new Map<string, string>();
+  for (const [key, value] of Object.entries(body)) {
+    const field = goFieldName(key);
+    if (!Object.hasOwn(FIELD_TYPES, field)) continue;
+    const earlier = seen.get(field);
+    if (earlier !== undefined) {
+      throw badRequest(`invalid request: fields "${earlier}" and "${key}" both set "${field}"`);
+    }
+    seen.set(field, key);
+    fields[field] = value;
+  }
+  return fields;
+}
+
+function checkFieldTypes(fields: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    const expected = FIELD_TYPES[field];
+    if (expected === undefined || value === undefined || value === null) continue;
     const actual = typeOf(value);
     const ok = expected === 'string|array' ? actual === 'string' || actual === 'array' : actual === expected;
     if (!ok)
@@ -53,8 +90,8 @@ function checkFieldTypes(body: Record<string, unknown>): void {
   }
 }
 
-function requireModel(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
+function requireModel(fields: Record<string, unknown>, field: string): string {
+  const value = fields[field];
   if (typeof value !== 'string' || value.trim() === '') throw badRequest(`${field} is required`);
   return value;
 }
@@ -81,18 +118,25 @@ export function parseRequest(
     throw badRequest(`invalid request: expected a JSON object, got ${typeOf(parsed)}`);
   }
   const json = parsed as Record<string, unknown>;
-  checkFieldTypes(json);
+  const fields = fieldsAsOllamaReads(json);
+  checkFieldTypes(fields);
 
   let models: string[] = [];
-  if (endpoint.model === 'body') {
+  if (endpoint.model === 'body' || endpoint.model === 'create') {
     // Native model-management routes still accept the legacy `name` field.
     const field =
-      endpoint.wire === 'ollama' && json.model === undefined && json.name !== undefined ? 'name' : 'model';
-    models = [requireModel(json, field)];
+      endpoint.wire === 'ollama' && fields.model === undefined && fields.name !== undefined
+        ? 'name'
+        : 'model';
+    models = [requireModel(fields, field)];
+    // A model built `from` another gives access to that one too.
+    if (endpoint.model === 'create' && typeof fields.from === 'string' && fields.from.trim() !== '') {
+      models.push(fields.from);
+    }
   } else if (endpoint.model === 'copy') {
-    models = [requireModel(json, 'source'), requireModel(json, 'destination')];
+    models = [requireModel(fields, 'source'), requireModel(fields, 'destination')];
   }
-  const stream = typeof json.stream === 'boolean' ? json.stream : endpoint.streamDefault;
+  const stream = typeof fields.stream === 'boolean' ? fields.stream : endpoint.streamDefault;
   return { json, models, stream };
 }
 

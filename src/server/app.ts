@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { adminPlugin } from '../admin/admin-plugin.js';
 import type { Companion } from './companion.js';
 import { createOriginMatcher } from './cors-origins.js';
 import { installErrorHandlers } from './http-errors.js';
@@ -40,6 +41,7 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   });
   installErrorHandlers(app, companion);
   await app.register(metricsRoute, companion);
+  await app.register(adminPlugin, companion);
   await app.register(proxyRoutes, companion);
   return app;
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
 import { HistoryWriter } from '../history/history-writer.js';
+import { RetentionJob } from '../history/retention-job.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { QuotaLedger } from '../policy/quota-ledger.js';
 import { windowStart } from '../policy/quota-windows.js';
@@ -14,7 +15,12 @@ import { createTokenService, type TokenService } from '../policy/token-service.j
 import { UpstreamClient } from '../proxy/upstream-client.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
+import {
+  createHistorySearchRepository,
+  type HistorySearchRepository,
+} from '../store/history-search-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
+import { createSettingsRepository } from '../store/settings-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {
@@ -27,6 +33,10 @@ export interface Companion {
   ledger: QuotaLedger;
   historyRepo: HistoryRepository;
   history: HistoryWriter;
+  /** Search, conversations, redaction and usage series over history. */
+  historySearch: HistorySearchRepository;
+  /** Background indexing of older records and retention enforcement. */
+  retention: RetentionJob;
   metrics: Metrics;
   upstream: UpstreamClient;
   /** Flushes history and usage, then closes the pool and the database. */
@@ -45,8 +55,9 @@ export function createCompanion(config: Config, log: Logger): Companion {
 
   const directory = new TokenDirectory(tokenRepo, meta);
   directory.watch();
-  const ledger = new QuotaLedger(tokenRepo.readUsage());
+  // The ledger, metrics and writer refer to each other; the writer is made last.
   let history: HistoryWriter | undefined;
+  const ledger = new QuotaLedger(tokenRepo.readUsage(), Date.now, () => history?.requestFlush());
   const metrics = createMetrics(() => history?.depth ?? 0);
   history = new HistoryWriter(historyRepo, config.historyFlushMs, log, {
     afterFlush: () => tokenRepo.writeUsage(ledger.drainChanges()),
@@ -55,6 +66,9 @@ export function createCompanion(config: Config, log: Logger): Companion {
   });
   const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs);
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
+  const historySearch = createHistorySearchRepository(db);
+  const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);
+  retention.start();
 
   return {
     config,
@@ -66,9 +80,12 @@ export function createCompanion(config: Config, log: Logger): Companion {
     ledger,
     historyRepo,
     history,
+    historySearch,
+    retention,
     metrics,
     upstream,
     async close() {
+      await retention.stop();
       directory.stop();
       history.close();
       await upstream.close();

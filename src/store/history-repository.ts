@@ -5,6 +5,7 @@
  */
 import type { HistoryEnd, HistoryRecord, HistoryStart } from '../history/history-record.js';
 import type { Db } from './database.js';
+import { createHistoryIndexer } from './history-indexer.js';
 
 export interface HistoryBatch {
   /** Requests still running: inserted with their start only. */
@@ -15,6 +16,7 @@ export interface HistoryBatch {
 
 export interface HistoryFilter {
   tokenId?: string;
+  /** A model name; `llama3.2` and `llama3.2:latest` match each other, as Ollama resolves them. */
   model?: string;
   since?: number;
   until?: number;
@@ -29,7 +31,7 @@ export interface HistoryRepository {
   closeInterrupted(servedBy: string, now: number): number;
 }
 
-interface HistoryRow {
+export interface HistoryRow {
   id: string;
   origin_node: string;
   origin_seq: number;
@@ -130,7 +132,7 @@ const NO_END = endParams({
   evalNs: null,
 });
 
-function toRecord(row: HistoryRow): HistoryRecord {
+export function toRecord(row: HistoryRow): HistoryRecord {
   return {
     id: row.id,
     originNode: row.origin_node,
@@ -172,24 +174,31 @@ function toRecord(row: HistoryRow): HistoryRecord {
   };
 }
 
+/** `llama3.2` ↔ `llama3.2:latest`; a name with another tag is its own twin. */
+function latestTwin(model: string): string {
+  if (model.endsWith(':latest')) return model.slice(0, -':latest'.length);
+  return model.includes(':', model.lastIndexOf('/') + 1) ? model : `${model}:latest`;
+}
+
 export function createHistoryRepository(db: Db, originNode: string): HistoryRepository {
   const insert = db.prepare(`
     INSERT INTO history (id, origin_node, origin_seq, served_by, token_id, token_name, token_prefix, method,
       endpoint, model, stream, started_at, history_mode, request_json, client_addr, user_agent, finished_at,
       ttft_ms, duration_ms, status, outcome, error, answer_content, answer_thinking, answer_tool_calls,
-      answer_summary, done_reason, prompt_tokens, completion_tokens, total_ns, load_ns, prompt_eval_ns, eval_ns)
+      answer_summary, done_reason, prompt_tokens, completion_tokens, total_ns, load_ns, prompt_eval_ns, eval_ns,
+      search_key, thread_id, parent_id, continuation_hash)
     VALUES (@id, @origin_node, @origin_seq, @served_by, @token_id, @token_name, @token_prefix, @method,
       @endpoint, @model, @stream, @started_at, @history_mode, @request_json, @client_addr, @user_agent,
       @finished_at, @ttft_ms, @duration_ms, @status, @outcome, @error, @answer_content, @answer_thinking,
       @answer_tool_calls, @answer_summary, @done_reason, @prompt_tokens, @completion_tokens, @total_ns,
-      @load_ns, @prompt_eval_ns, @eval_ns)`);
+      @load_ns, @prompt_eval_ns, @eval_ns, @search_key, @thread_id, @parent_id, @continuation_hash)`);
   const finish = db.prepare(`
     UPDATE history SET finished_at = @finished_at, ttft_ms = @ttft_ms, duration_ms = @duration_ms,
       status = @status, outcome = @outcome, error = @error, answer_content = @answer_content,
       answer_thinking = @answer_thinking, answer_tool_calls = @answer_tool_calls,
       answer_summary = @answer_summary, done_reason = @done_reason, prompt_tokens = @prompt_tokens,
       completion_tokens = @completion_tokens, total_ns = @total_ns, load_ns = @load_ns,
-      prompt_eval_ns = @prompt_eval_ns, eval_ns = @eval_ns
+      prompt_eval_ns = @prompt_eval_ns, eval_ns = @eval_ns, continuation_hash = @continuation_hash
     WHERE id = @id`);
   const maxSeq = db.prepare<[string], { seq: number | null }>(
     'SELECT MAX(origin_seq) AS seq FROM history WHERE origin_node = ?',
@@ -202,15 +211,36 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
   // The sequence is read once; only this process originates records for this node.
   let seq = maxSeq.get(originNode)?.seq ?? 0;
 
+  // Search keys, threads, full-text index and usage rollups change in the same transaction.
+  const indexer = createHistoryIndexer(db);
   const writeBatch = db.transaction((batch: HistoryBatch) => {
+    const derived = indexer.prepare(batch);
     for (const start of batch.started) {
-      insert.run({ ...startParams(start), ...NO_END, origin_node: originNode, origin_seq: ++seq });
+      insert.run({
+        ...startParams(start),
+        ...NO_END,
+        ...derived(start.id),
+        origin_node: originNode,
+        origin_seq: ++seq,
+      });
     }
     for (const { start, end, startWritten } of batch.finished) {
-      if (startWritten) finish.run({ id: start.id, ...endParams(end) });
+      if (startWritten)
+        finish.run({
+          id: start.id,
+          ...endParams(end),
+          continuation_hash: derived(start.id).continuation_hash,
+        });
       else
-        insert.run({ ...startParams(start), ...endParams(end), origin_node: originNode, origin_seq: ++seq });
+        insert.run({
+          ...startParams(start),
+          ...endParams(end),
+          ...derived(start.id),
+          origin_node: originNode,
+          origin_seq: ++seq,
+        });
     }
+    indexer.afterWrite(batch, derived);
   });
 
   return {
@@ -231,8 +261,9 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
         params.tokenId = filter.tokenId;
       }
       if (filter.model !== undefined) {
-        where.push('model = @model');
+        where.push('model IN (@model, @modelTwin)');
         params.model = filter.model;
+        params.modelTwin = latestTwin(filter.model);
       }
       if (filter.since !== undefined) {
         where.push('started_at >= @since');

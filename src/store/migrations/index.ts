@@ -1,6 +1,10 @@
 /** The numbered migrations, in order. A migration, once released, never changes. */
 import { sql as initial } from './001-initial.js';
+import { sql as admin } from './002-admin.js';
+import { sql as historySearch } from './003-history-search.js';
 
 export const migrations: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'admin', sql: admin },
+  { version: 3, name: 'history-search', sql: historySearch },
 ];

@@ -1,0 +1,100 @@
+/**
+ * Signing in and out: `POST /login` (throttled per account and per address, a new
+ * session id each time), `POST /logout`, and `GET /me`, which the panel calls on load
+ * to learn who is signed in and the CSRF token to send.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { verifyAdmin } from '../auth/admin-accounts.js';
+import { SESSION_COOKIE } from '../auth/admin-sessions.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
+import { CompanionError } from '../errors/companion-error.js';
+import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
+import { SessionAnswer, sessionAnswer } from './api-views.js';
+
+const LoginBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxProvider>();
+
+  api.post(
+    '/login',
+    {
+      config: { adminPublic: true },
+      schema: {
+        summary: 'Sign in: sets the session cookie and answers the CSRF token',
+        tags: ['session'],
+        body: LoginBody,
+        response: { 200: SessionAnswer },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const attempt = deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
+      if ('retryAfter' in attempt) {
+        deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
+        throw new CompanionError('throttled', 429, 'too many failed sign-ins: try again later', {
+          retryAfterSeconds: attempt.retryAfter,
+        });
+      }
+      const admin = await verifyAdmin(deps.admins, username, password);
+      if (!admin) {
+        deps.auditAs(
+          request,
+          { id: null, username },
+          'login',
+          null,
+          { reason: 'wrong credentials' },
+          'failed',
+        );
+        throw new CompanionError('unauthenticated', 401, 'wrong username or password');
+      }
+      attempt.succeeded();
+      const session = deps.sessions.start(
+        admin,
+        { ip: request.ip, userAgent: request.headers['user-agent'] },
+        request.cookies[SESSION_COOKIE],
+      );
+      request.adminSignedIn = session.signedIn;
+      deps.setSessionCookie(request, reply, session.cookieValue);
+      deps.audit(request, 'login', { type: 'admin', id: admin.id });
+      return sessionAnswer(admin, session.csrfToken);
+    },
+  );
+
+  api.post(
+    '/logout',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: { summary: 'Sign out: ends this session', tags: ['session'] },
+    },
+    async (request, reply) => {
+      deps.sessions.end(request.cookies[SESSION_COOKIE]);
+      deps.clearSessionCookie(request, reply);
+      deps.audit(request, 'logout', { type: 'admin', id: deps.signedIn(request).admin.id });
+      return reply.code(204).send();
+    },
+  );
+
+  api.get(
+    '/me',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'The signed-in admin and the CSRF token of this session',
+        tags: ['session'],
+        response: { 200: SessionAnswer },
+      },
+    },
+    async (request) => {
+      const { admin, session } = deps.signedIn(request);
+      return sessionAnswer(admin, session.csrfToken);
+    },
+  );
+}

@@ -1,0 +1,408 @@
+/**
+ * History through the admin API: search and filter (newest first, opaque cursor), one
+ * record, its conversation, streamed export, and redaction. `historyPage` and
+ * `historyExport` are shared with the token holders' self-service routes, which pass
+ * their own token id as a fixed filter.
+ */
+import { Readable } from 'node:stream';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { badRequest, notFound } from '../errors/companion-error.js';
+import {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  exportChunks,
+  exportWriter,
+  recordJson,
+} from '../history/export-formats.js';
+import type { Outcome } from '../history/history-record.js';
+import { answerText, preview, promptText, snippet } from '../history/search-text.js';
+import type { Companion } from '../server/companion.js';
+import {
+  CursorError,
+  type HistorySearchFilter,
+  type HistorySearchRepository,
+  type HistoryView,
+} from '../store/history-search-repository.js';
+import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
+import { ErrorAnswer, Page } from './api-views.js';
+
+const OUTCOMES: readonly Outcome[] = ['in_progress', 'ok', 'error', 'refused', 'aborted'];
+
+const Time = (description: string) =>
+  Type.Optional(
+    Type.String({ maxLength: 40, description: `${description}: ISO 8601 or epoch milliseconds.` }),
+  );
+
+const filterFields = {
+  q: Type.Optional(
+    Type.String({
+      maxLength: 500,
+      description:
+        'Full-text search over prompts and answers: words (all must occur), "a phrase", prefix*, -excluded.',
+    }),
+  ),
+  token: Type.Optional(Type.String({ maxLength: 200, description: 'Token id or name.' })),
+  model: Type.Optional(Type.String({ maxLength: 200 })),
+  endpoint: Type.Optional(
+    Type.String({ maxLength: 100, description: 'e.g. /api/chat, /v1/chat/completions.' }),
+  ),
+  status: Type.Optional(
+    Type.String({
+      maxLength: 20,
+      description:
+        'An outcome (ok, error, refused, aborted, in_progress), an HTTP status (429) or a class (4xx).',
+    }),
+  ),
+  since: Time('Records started at or after this time'),
+  until: Time('Records started before this time'),
+};
+
+export const HistoryQuery = Type.Object(
+  {
+    ...filterFields,
+    cursor: Type.Optional(Type.String({ maxLength: 100, description: 'The `next` of the previous page.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const ExportQuery = Type.Object(
+  {
+    ...filterFields,
+    format: Type.Optional(
+      Type.Union(
+        EXPORT_FORMATS.map((format) => Type.Literal(format)),
+        { default: 'jsonl' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ExportQuery = Static<typeof ExportQuery>;
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+export const HistoryItem = Type.Object({
+  id: Type.String(),
+  threadId: Type.String({ description: 'Id of the first record of the conversation.' }),
+  parentId: Type.Union([Type.String(), Type.Null()], { description: 'The exchange this one continues.' }),
+  startedAt: Type.String(),
+  finishedAt: NullableString,
+  durationMs: NullableNumber,
+  ttftMs: NullableNumber,
+  tokenId: NullableString,
+  tokenName: NullableString,
+  tokenPrefix: NullableString,
+  method: Type.String(),
+  endpoint: Type.String(),
+  model: NullableString,
+  status: NullableNumber,
+  outcome: Type.String(),
+  error: NullableString,
+  promptTokens: NullableNumber,
+  completionTokens: NullableNumber,
+  historyMode: Type.String(),
+  servedBy: Type.String(),
+  clientAddr: NullableString,
+  redactedAt: NullableString,
+  redactedBy: NullableString,
+  prompt: Type.String({ description: 'The start of what was asked (the new turn of a conversation).' }),
+  answer: Type.String({ description: 'The start of the answer.' }),
+  snippet: Type.Optional(Type.String({ description: 'Text around the first search word found.' })),
+});
+export type HistoryItem = Static<typeof HistoryItem>;
+
+export const HistoryRecordView = Type.Record(Type.String(), Type.Unknown(), {
+  description:
+    'Every stored field of a record: request (messages, prompt, options), answerContent, answerThinking, ' +
+    'answerToolCalls, counters and timings, times in ISO 8601.',
+});
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+/** A record as a list shows it: metadata, counters and the start of prompt and answer. */
+export function historyItem(view: HistoryView, terms: readonly string[] = []): HistoryItem {
+  const prompt = promptText(view.endpoint, view.request);
+  const answer = answerText(view.answerContent, view.answerThinking);
+  const found = snippet(prompt, terms) ?? snippet(answer, terms);
+  return {
+    id: view.id,
+    threadId: view.threadId,
+    parentId: view.parentId,
+    startedAt: iso(view.startedAt) as string,
+    finishedAt: iso(view.finishedAt),
+    durationMs: view.durationMs ?? null,
+    ttftMs: view.ttftMs ?? null,
+    tokenId: view.tokenId,
+    tokenName: view.tokenName,
+    tokenPrefix: view.tokenPrefix,
+    method: view.method,
+    endpoint: view.endpoint,
+    model: view.model,
+    status: view.status ?? null,
+    outcome: view.outcome,
+    error: view.error ?? null,
+    promptTokens: view.promptTokens ?? null,
+    completionTokens: view.completionTokens ?? null,
+    historyMode: view.historyMode,
+    servedBy: view.servedBy,
+    clientAddr: view.clientAddr,
+    redactedAt: iso(view.redactedAt),
+    redactedBy: view.redactedBy,
+    prompt: preview(prompt),
+    answer: preview(view.answerContent ?? ''),
+    ...(found !== undefined ? { snippet: found } : {}),
+  };
+}
+
+/** @throws CompanionError(bad_request) */
+function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw badRequest(`${field}: expected an ISO 8601 time or epoch milliseconds`);
+  return ms;
+}
+
+/**
+ * The repository filter for a query. `fixedTokenId` (self-service) overrides any `token`
+ * given. @throws CompanionError(bad_request)
+ */
+export function historyFilter(
+  companion: Companion,
+  query: Partial<Static<typeof ExportQuery>>,
+  fixedTokenId?: string,
+): HistorySearchFilter {
+  const filter: HistorySearchFilter = {};
+  if (query.q !== undefined && query.q.trim() !== '') filter.q = query.q;
+  if (fixedTokenId !== undefined) filter.tokenId = fixedTokenId;
+  else if (query.token !== undefined && query.token !== '') {
+    try {
+      filter.tokenId = companion.tokens.get(query.token).id;
+    } catch {
+      filter.tokenId = query.token; // a token no longer known: its id may still be in history
+    }
+  }
+  if (query.model !== undefined && query.model !== '') filter.model = query.model;
+  if (query.endpoint !== undefined && query.endpoint !== '') filter.endpoint = query.endpoint;
+  const status = query.status?.trim().toLowerCase();
+  if (status) {
+    if ((OUTCOMES as readonly string[]).includes(status)) filter.outcome = status as Outcome;
+    else if (/^[1-5]xx$/.test(status)) filter.statusClass = Number(status[0]);
+    else if (/^[1-5]\d\d$/.test(status)) filter.status = Number(status);
+    else
+      throw badRequest(`status: expected one of ${OUTCOMES.join(', ')}, an HTTP status or a class like 4xx`);
+  }
+  const since = parseTime(query.since, 'since');
+  const until = parseTime(query.until, 'until');
+  if (since !== undefined) filter.since = since;
+  if (until !== undefined) filter.until = until;
+  return filter;
+}
+
+/** One page of records, newest first. @throws CompanionError(bad_request) for a bad cursor */
+export function historyPage(
+  search: HistorySearchRepository,
+  filter: HistorySearchFilter,
+  page: { cursor?: string | undefined; limit?: number | undefined },
+): { items: HistoryItem[]; next: string | null } {
+  try {
+    const found = search.search(filter, {
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+      limit: page.limit ?? 50,
+    });
+    return { items: found.records.map((view) => historyItem(view, found.terms)), next: found.next };
+  } catch (error) {
+    if (error instanceof CursorError) throw badRequest('invalid cursor');
+    throw error;
+  }
+}
+
+/** Records matching the filter, oldest first, read a page at a time as the consumer asks. */
+function* matching(search: HistorySearchRepository, filter: HistorySearchFilter): Generator<HistoryView> {
+  let cursor: string | undefined;
+  do {
+    const page = search.search(filter, { order: 'asc', limit: 100, ...(cursor ? { cursor } : {}) });
+    yield* page.records;
+    cursor = page.next ?? undefined;
+  } while (cursor);
+}
+
+/**
+ * The export as a response: headers and a stream that reads the next records only when
+ * the client has taken the previous ones, so memory stays bounded for any size.
+ */
+export function historyExport(
+  search: HistorySearchRepository,
+  filter: HistorySearchFilter,
+  format: ExportFormat,
+  now = Date.now(),
+): { headers: Record<string, string>; body: Readable } {
+  const writer = exportWriter(format, now);
+  const stamp = new Date(now).toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  return {
+    headers: {
+      'content-type': writer.contentType,
+      'content-disposition': `attachment; filename="history-${stamp}.${writer.extension}"`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
+    body: Readable.from(exportChunks(format, matching(search, filter), now), { highWaterMark: 8 }),
+  };
+}
+
+/** Sends an export built by `historyExport`. */
+export function sendHistoryExport(
+  reply: FastifyReply,
+  built: ReturnType<typeof historyExport>,
+): FastifyReply {
+  return reply.headers(built.headers).send(built.body);
+}
+
+/**
+ * A token holder's own records, newest first, with the same filters and cursor as the
+ * admin list (`token` is ignored: it is always `tokenId`). For `GET /api/companion/me`.
+ * @throws CompanionError(bad_request)
+ */
+export function tokenHistoryPage(
+  companion: Companion,
+  tokenId: string,
+  query: Partial<HistoryQuery>,
+): { items: HistoryItem[]; next: string | null } {
+  return historyPage(companion.historySearch, historyFilter(companion, query, tokenId), {
+    cursor: query.cursor,
+    limit: query.limit,
+  });
+}
+
+/** A token holder's own export (`GET /api/companion/me/export`), streamed like the admin one. */
+export function sendTokenHistoryExport(
+  reply: FastifyReply,
+  companion: Companion,
+  tokenId: string,
+  query: Partial<ExportQuery>,
+): FastifyReply {
+  const filter = historyFilter(companion, query, tokenId);
+  return sendHistoryExport(reply, historyExport(companion.historySearch, filter, query.format ?? 'jsonl'));
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  const { companion } = deps;
+  const search = companion.historySearch;
+
+  api.get(
+    '/history',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'Search and filter history, newest first',
+        tags: ['history'],
+        querystring: HistoryQuery,
+        response: { 200: Page(HistoryItem), 400: ErrorAnswer },
+      },
+    },
+    async (request) =>
+      historyPage(search, historyFilter(companion, request.query), {
+        cursor: request.query.cursor,
+        limit: request.query.limit,
+      }),
+  );
+
+  api.get(
+    '/history/export',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'Export history matching the filters (oldest first), streamed: JSONL, CSV or Markdown',
+        tags: ['history'],
+        querystring: ExportQuery,
+        produces: ['application/x-ndjson', 'text/csv', 'text/markdown'],
+      },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'jsonl';
+      const filter = historyFilter(companion, request.query);
+      deps.audit(request, 'history.export', { type: 'history' }, { format, ...request.query });
+      return sendHistoryExport(reply, historyExport(search, filter, format));
+    },
+  );
+
+  api.get(
+    '/history/:id',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'One history record with everything stored about it',
+        tags: ['history'],
+        params: IdParams,
+        response: { 200: HistoryRecordView, 404: ErrorAnswer },
+      },
+    },
+    async (request) => {
+      const view = search.findById(request.params.id);
+      if (!view) throw notFound('no such history record');
+      return recordJson(view);
+    },
+  );
+
+  api.get(
+    '/threads/:id',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'The conversation record :id belongs to, oldest first',
+        tags: ['history'],
+        params: IdParams,
+        response: {
+          200: Type.Object({ threadId: Type.String(), items: Type.Array(HistoryRecordView) }),
+          404: ErrorAnswer,
+        },
+      },
+    },
+    async (request) => {
+      const thread = search.findThread(request.params.id);
+      if (!thread) throw notFound('no such history record');
+      return { threadId: thread.threadId, items: thread.records.map(recordJson) };
+    },
+  );
+
+  api.delete(
+    '/history/:id',
+    {
+      onRequest: deps.requireRole('admin'),
+      config: { auditAction: 'history.redact', auditTarget: 'history' },
+      schema: {
+        summary: 'Redact a record: its prompt and answer are erased everywhere, a tombstone stays',
+        tags: ['history'],
+        params: IdParams,
+        response: { 200: HistoryRecordView, 404: ErrorAnswer },
+      },
+    },
+    async (request) => {
+      const { admin } = deps.signedIn(request);
+      const before = search.findById(request.params.id);
+      if (!before) throw notFound('no such history record');
+      const view = search.redact(request.params.id, admin.username, Date.now());
+      if (!view) throw notFound('no such history record');
+      companion.retention.runSoon();
+      deps.audit(
+        request,
+        'history.redact',
+        { type: 'history', id: view.id },
+        {
+          tokenName: view.tokenName,
+          model: view.model,
+          startedAt: iso(view.startedAt),
+          ...(before.redactedAt !== null ? { alreadyRedacted: true } : {}),
+        },
+      );
+      return recordJson(view);
+    },
+  );
+}

@@ -1,0 +1,190 @@
+/**
+ * Tokens through the admin API: list, create (the secret is answered once, in field
+ * `token`), show, change and revoke — with the same policy fields as the CLI. Every
+ * change goes through the token service and then reloads the token directory, so the
+ * proxy applies it to the very next request.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../errors/companion-error.js';
+import { parseExpiry } from '../policy/expiry.js';
+import type { Token, TokenPolicyInput } from '../policy/token.js';
+import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
+import { HistoryModeName, ScopeName, TokenView, tokenView } from './api-views.js';
+
+const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+  description: 'Calls allowed; null lifts the limit.',
+});
+
+const policyFields = {
+  models: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      maxItems: 200,
+      description: 'Model names or globs (llama3*, qwen3:*); empty or omitted: every model.',
+    }),
+  ),
+  scopes: Type.Optional(Type.Array(ScopeName, { maxItems: 10 })),
+  maxCalls: Type.Optional(Limit),
+  callsPerMinute: Type.Optional(Limit),
+  callsPerHour: Type.Optional(Limit),
+  callsPerDay: Type.Optional(Limit),
+  callsPerMonth: Type.Optional(Limit),
+  maxConcurrent: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  expiresAt: Type.Optional(
+    Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
+      description: 'ISO 8601 date; null: never.',
+    }),
+  ),
+  expires: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 40, description: 'A span from now (30d, 12h, 2w) or never.' }),
+  ),
+  historyMode: Type.Optional(HistoryModeName),
+  enabled: Type.Optional(Type.Boolean()),
+};
+
+const TokenName = Type.String({ minLength: 1, maxLength: 64 });
+const CreateBody = Type.Object({ name: TokenName, ...policyFields }, { additionalProperties: false });
+const PatchBody = Type.Object(
+  { name: Type.Optional(TokenName), ...policyFields },
+  { additionalProperties: false, minProperties: 1 },
+);
+type PolicyBody = Static<typeof PatchBody>;
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const CreatedToken = Type.Intersect([
+  TokenView,
+  Type.Object({ token: Type.String({ description: 'The secret. Shown this once, never again.' }) }),
+]);
+
+/** @throws CompanionError 400 for an unreadable or past expiry, or both expiry fields. */
+function toPolicy(body: PolicyBody, now: number): TokenPolicyInput {
+  const policy: TokenPolicyInput = {};
+  if (body.models !== undefined) policy.models = body.models;
+  if (body.scopes !== undefined) policy.scopes = body.scopes;
+  const calls: TokenPolicyInput['calls'] = {};
+  if (body.maxCalls !== undefined) calls.total = body.maxCalls;
+  if (body.callsPerMinute !== undefined) calls.minute = body.callsPerMinute;
+  if (body.callsPerHour !== undefined) calls.hour = body.callsPerHour;
+  if (body.callsPerDay !== undefined) calls.day = body.callsPerDay;
+  if (body.callsPerMonth !== undefined) calls.month = body.callsPerMonth;
+  if (Object.keys(calls).length > 0) policy.calls = calls;
+  if (body.maxConcurrent !== undefined) policy.maxConcurrent = body.maxConcurrent;
+  if (body.expiresAt !== undefined && body.expires !== undefined) {
+    throw badRequest('give either expiresAt or expires, not both');
+  }
+  if (body.expiresAt === null) policy.expiresAt = null;
+  else if (body.expiresAt !== undefined) {
+    const at = Date.parse(body.expiresAt);
+    if (Number.isNaN(at))
+      throw badRequest(`invalid expiresAt "${body.expiresAt}": expected an ISO 8601 date`);
+    if (at <= now) throw badRequest('invalid expiresAt: the date is in the past');
+    policy.expiresAt = at;
+  }
+  if (body.expires !== undefined) policy.expiresAt = parseExpiry(body.expires, now);
+  if (body.historyMode !== undefined) policy.historyMode = body.historyMode;
+  if (body.enabled !== undefined) policy.enabled = body.enabled;
+  return policy;
+}
+
+export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  const { companion } = deps;
+  const view = (token: Token) => tokenView(token, companion.ledger.usage(token.id));
+  const changed = () => companion.directory.reload();
+  const target = (token: Token) => ({ type: 'token', id: token.id });
+
+  api.get(
+    '/tokens',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'Every token with its limits and usage',
+        tags: ['tokens'],
+        response: { 200: Type.Object({ items: Type.Array(TokenView) }) },
+      },
+    },
+    async () => ({ items: companion.tokens.list().map(view) }),
+  );
+
+  api.post(
+    '/tokens',
+    {
+      onRequest: deps.requireRole('admin'),
+      config: { auditAction: 'token.create', auditTarget: 'token' },
+      schema: {
+        summary: 'Create a token; the answer holds the secret once, in field token',
+        tags: ['tokens'],
+        body: CreateBody,
+        response: { 201: CreatedToken },
+      },
+    },
+    async (request, reply) => {
+      const { name, ...fields } = request.body;
+      const policy = toPolicy(fields, Date.now());
+      const { token, secret } = companion.tokens.create(name, policy);
+      changed();
+      deps.audit(request, 'token.create', target(token), { name, ...fields });
+      return reply.code(201).send({ ...view(token), token: secret });
+    },
+  );
+
+  api.get(
+    '/tokens/:id',
+    {
+      onRequest: deps.requireRole('viewer'),
+      schema: {
+        summary: 'One token (by id or name) with its limits and usage',
+        tags: ['tokens'],
+        params: IdParams,
+        response: { 200: TokenView },
+      },
+    },
+    async (request) => view(companion.tokens.get(request.params.id)),
+  );
+
+  api.patch(
+    '/tokens/:id',
+    {
+      onRequest: deps.requireRole('admin'),
+      config: { auditAction: 'token.update', auditTarget: 'token' },
+      schema: {
+        summary: 'Change a token’s name or policy; applies to the next request',
+        tags: ['tokens'],
+        params: IdParams,
+        body: PatchBody,
+        response: { 200: TokenView },
+      },
+    },
+    async (request) => {
+      const { name, ...fields } = request.body;
+      const policy = toPolicy(fields, Date.now());
+      const token = companion.tokens.update(request.params.id, {
+        ...policy,
+        ...(name !== undefined ? { name } : {}),
+      });
+      changed();
+      deps.audit(request, 'token.update', target(token), { ...request.body });
+      return view(token);
+    },
+  );
+
+  api.delete(
+    '/tokens/:id',
+    {
+      onRequest: deps.requireRole('admin'),
+      config: { auditAction: 'token.revoke', auditTarget: 'token' },
+      schema: {
+        summary: 'Revoke a token: refused from the next request on, for good',
+        tags: ['tokens'],
+        params: IdParams,
+        response: { 200: TokenView },
+      },
+    },
+    async (request) => {
+      const token = companion.tokens.revoke(request.params.id);
+      changed();
+      deps.audit(request, 'token.revoke', target(token), { name: token.name });
+      return view(token);
+    },
+  );
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { CompanionError } from '../errors/companion-error.js';
+import { createAdminRepository } from '../store/admin-repository.js';
+import { openDatabase } from '../store/database.js';
+import { changeAdmin, createAdmin, removeAdmin, verifyAdmin } from './admin-accounts.js';
+
+const PASSWORD = 'correct horse battery';
+
+function repo(t: TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'accounts-test-'));
+  const db = openDatabase(dir);
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return createAdminRepository(db);
+}
+
+const conflict = (error: unknown) => error instanceof CompanionError && error.status === 409;
+
+test('sign-in checks the password; unknown names and wrong passwords look the same', async (t) => {
+  const admins = repo(t);
+  await createAdmin(admins, 'olivia', PASSWORD, 'owner');
+  assert.equal((await verifyAdmin(admins, 'olivia', PASSWORD))?.username, 'olivia');
+  assert.equal((await verifyAdmin(admins, 'OLIVIA', PASSWORD))?.username, 'olivia');
+  assert.equal(await verifyAdmin(admins, 'olivia', 'wrong password'), undefined);
+  assert.equal(await verifyAdmin(admins, 'nobody', PASSWORD), undefined);
+  const found = await verifyAdmin(admins, 'olivia', PASSWORD);
+  assert.ok(found && !('passwordHash' in found), 'the hash never leaves with the account');
+});
+
+test('the last owner can be neither demoted nor removed', async (t) => {
+  const admins = repo(t);
+  const owner = await createAdmin(admins, 'olivia', PASSWORD, 'owner');
+  const viewer = await createAdmin(admins, 'vera', PASSWORD, 'viewer');
+  await assert.rejects(changeAdmin(admins, owner.id, { role: 'admin' }), conflict);
+  assert.throws(() => removeAdmin(admins, owner.id), conflict);
+  assert.equal((await changeAdmin(admins, viewer.id, { role: 'owner' })).role, 'owner');
+  assert.equal((await changeAdmin(admins, owner.id, { role: 'viewer' })).role, 'viewer');
+  assert.throws(() => removeAdmin(admins, viewer.id), conflict, 'vera is now the only owner');
+  assert.equal(removeAdmin(admins, owner.id).username, 'olivia');
+  assert.equal(admins.countOwners(), 1);
+});
+
+test('a changed password replaces the old one; weak ones are refused', async (t) => {
+  const admins = repo(t);
+  const owner = await createAdmin(admins, 'olivia', PASSWORD, 'owner');
+  await assert.rejects(changeAdmin(admins, owner.id, { password: 'short' }), /too short/);
+  await changeAdmin(admins, owner.id, { password: 'another long password' });
+  assert.equal(await verifyAdmin(admins, 'olivia', PASSWORD), undefined);
+  assert.ok(await verifyAdmin(admins, 'olivia', 'another long password'));
+  await assert.rejects(changeAdmin(admins, 'missing', { role: 'viewer' }), /no admin/);
+});

@@ -1,0 +1,93 @@
+/**
+ * Admin sessions: a random id in an HttpOnly cookie, its hash in the store, and a CSRF
+ * token that state-changing requests must echo in a header. A session ends when unused
+ * for the idle time (a runtime setting), after twelve hours in any case, at sign-out, or
+ * when its account goes. Each sign-in makes a new session id.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Admin } from '../store/admin-repository.js';
+import type { AdminSessionRecord, SessionRepository } from '../store/session-repository.js';
+
+export const SESSION_COOKIE = 'oc_admin';
+export const ABSOLUTE_SESSION_MS = 12 * 3_600_000;
+/** Last-seen is written at most this often (or a quarter of the idle time, if shorter). */
+const TOUCH_EVERY_MS = 1000;
+
+export interface SignedIn {
+  admin: Admin;
+  session: AdminSessionRecord;
+}
+
+export interface NewSession {
+  /** The cookie value; never stored. */
+  cookieValue: string;
+  csrfToken: string;
+  signedIn: SignedIn;
+}
+
+const hashId = (cookieValue: string): string => createHash('sha256').update(cookieValue).digest('base64url');
+
+export class AdminSessions {
+  constructor(
+    private readonly repo: SessionRepository,
+    /** The idle time now; read at each lookup so a settings change applies at once. */
+    private readonly idleMs: () => number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a session for `admin`, ending the one the browser held before, if any. */
+  start(admin: Admin, client: { ip: string; userAgent?: string | undefined }, previous?: string): NewSession {
+    const at = this.now();
+    if (previous) this.repo.delete(hashId(previous));
+    this.repo.deleteExpired(at - this.idleMs(), at - ABSOLUTE_SESSION_MS);
+    const cookieValue = randomBytes(32).toString('base64url');
+    const session: AdminSessionRecord = {
+      idHash: hashId(cookieValue),
+      adminId: admin.id,
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt: at,
+      lastSeenAt: at,
+      ip: client.ip,
+      userAgent: client.userAgent?.slice(0, 512) ?? null,
+    };
+    this.repo.insert(session);
+    return { cookieValue, csrfToken: session.csrfToken, signedIn: { admin, session } };
+  }
+
+  /** The live session for a cookie value, refreshed; undefined when unknown or expired. */
+  lookup(cookieValue: string | undefined): SignedIn | undefined {
+    if (!cookieValue) return undefined;
+    const idHash = hashId(cookieValue);
+    const found = this.repo.findWithAdmin(idHash);
+    if (!found) return undefined;
+    const at = this.now();
+    const { session } = found;
+    const idle = this.idleMs();
+    if (at - session.lastSeenAt > idle || at - session.createdAt > ABSOLUTE_SESSION_MS) {
+      this.repo.delete(idHash);
+      return undefined;
+    }
+    if (at - session.lastSeenAt >= Math.min(TOUCH_EVERY_MS, idle / 4)) {
+      this.repo.touch(idHash, at);
+      session.lastSeenAt = at;
+    }
+    return found;
+  }
+
+  end(cookieValue: string | undefined): void {
+    if (cookieValue) this.repo.delete(hashId(cookieValue));
+  }
+
+  /** Signs an account out everywhere, except the session given (e.g. the caller's own). */
+  endAllFor(adminId: string, except?: SignedIn): number {
+    return this.repo.deleteForAdmin(adminId, except?.session.idHash);
+  }
+
+  /** Constant-time comparison of the header a request sent with the session's token. */
+  static csrfMatches(signedIn: SignedIn, header: string | string[] | undefined): boolean {
+    if (typeof header !== 'string' || header.length === 0) return false;
+    const expected = Buffer.from(signedIn.session.csrfToken);
+    const given = Buffer.from(header);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}

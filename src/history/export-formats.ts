@@ -1,0 +1,230 @@
+/**
+ * History export formats, written one record at a time so that an export of any size
+ * streams in constant memory: JSON Lines (one API record per line), CSV (RFC 4180, one
+ * exchange per row) and Markdown (one section per exchange, readable as a transcript).
+ */
+import type { HistoryView } from '../store/history-search-repository.js';
+import { answerText, conversationOf, newTurn, promptText } from './search-text.js';
+
+export const EXPORT_FORMATS = ['jsonl', 'csv', 'markdown'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportWriter {
+  contentType: string;
+  extension: string;
+  head(): string;
+  record(view: HistoryView): string;
+  tail(): string;
+}
+
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
+
+/** A record as the API and the JSONL export show it: every stored field, times in ISO 8601. */
+export function recordJson(view: HistoryView) {
+  return {
+    id: view.id,
+    threadId: view.threadId,
+    parentId: view.parentId,
+    startedAt: iso(view.startedAt) as string,
+    finishedAt: iso(view.finishedAt),
+    durationMs: view.durationMs ?? null,
+    ttftMs: view.ttftMs ?? null,
+    tokenId: view.tokenId,
+    tokenName: view.tokenName,
+    tokenPrefix: view.tokenPrefix,
+    method: view.method,
+    endpoint: view.endpoint,
+    model: view.model,
+    stream: view.stream,
+    status: view.status ?? null,
+    outcome: view.outcome,
+    error: view.error ?? null,
+    historyMode: view.historyMode,
+    request: view.request,
+    answerContent: view.answerContent ?? null,
+    answerThinking: view.answerThinking ?? null,
+    answerToolCalls: view.answerToolCalls ?? null,
+    answerSummary: view.answerSummary ?? null,
+    doneReason: view.doneReason ?? null,
+    promptTokens: view.promptTokens ?? null,
+    completionTokens: view.completionTokens ?? null,
+    totalNs: view.totalNs ?? null,
+    loadNs: view.loadNs ?? null,
+    promptEvalNs: view.promptEvalNs ?? null,
+    evalNs: view.evalNs ?? null,
+    clientAddr: view.clientAddr,
+    userAgent: view.userAgent,
+    servedBy: view.servedBy,
+    originNode: view.originNode,
+    originSeq: view.originSeq,
+    redactedAt: iso(view.redactedAt),
+    redactedBy: view.redactedBy,
+  };
+}
+
+const jsonl: ExportWriter = {
+  contentType: 'application/x-ndjson; charset=utf-8',
+  extension: 'jsonl',
+  head: () => '',
+  record: (view) => `${JSON.stringify(recordJson(view))}\n`,
+  tail: () => '',
+};
+
+const CSV_COLUMNS = [
+  'id',
+  'started_at',
+  'finished_at',
+  'token_name',
+  'token_prefix',
+  'token_id',
+  'endpoint',
+  'model',
+  'status',
+  'outcome',
+  'duration_ms',
+  'ttft_ms',
+  'prompt_tokens',
+  'completion_tokens',
+  'thread_id',
+  'redacted_at',
+  'prompt',
+  'answer',
+  'error',
+] as const;
+
+/**
+ * One CSV field: quoted when it holds a comma, quote or line break (quotes doubled).
+ * Text that a spreadsheet would run as a formula (= + - @ at the start) gets a leading
+ * apostrophe.
+ */
+export function csvField(value: string | number | boolean | null | undefined, text = false): string {
+  if (value === null || value === undefined) return '';
+  let out = String(value);
+  if (text && /^[=+\-@\t\r]/.test(out)) out = `'${out}`;
+  return /[",\r\n]/.test(out) ? `"${out.replace(/"/g, '""')}"` : out;
+}
+
+const csv: ExportWriter = {
+  contentType: 'text/csv; charset=utf-8',
+  extension: 'csv',
+  head: () => `${CSV_COLUMNS.join(',')}\r\n`,
+  record: (view) =>
+    `${[
+      csvField(view.id),
+      csvField(iso(view.startedAt)),
+      csvField(iso(view.finishedAt)),
+      csvField(view.tokenName, true),
+      csvField(view.tokenPrefix),
+      csvField(view.tokenId),
+      csvField(view.endpoint),
+      csvField(view.model, true),
+      csvField(view.status),
+      csvField(view.outcome),
+      csvField(view.durationMs === undefined ? null : Math.round(view.durationMs * 10) / 10),
+      csvField(view.ttftMs == null ? null : Math.round(view.ttftMs * 10) / 10),
+      csvField(view.promptTokens),
+      csvField(view.completionTokens),
+      csvField(view.threadId),
+      csvField(iso(view.redactedAt)),
+      csvField(promptText(view.endpoint, view.request), true),
+      csvField(view.answerContent, true),
+      csvField(view.error, true),
+    ].join(',')}\r\n`,
+  tail: () => '',
+};
+
+const ROLE_TITLES: Record<string, string> = {
+  system: 'System',
+  developer: 'System',
+  user: 'User',
+  assistant: 'Assistant',
+  tool: 'Tool',
+};
+
+/** A code fence longer than any run of backticks in `text`. */
+function fenced(text: string, language = ''): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${language}\n${text}\n${fence}`;
+}
+
+const inline = (text: string): string => text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
+
+function markdownRecord(view: HistoryView): string {
+  const when = `${iso(view.startedAt)
+    ?.replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')}`;
+  const lines: string[] = [`## ${when} · ${inline(view.model ?? 'no model')} · ${inline(view.endpoint)}`, ''];
+  const facts = [
+    `token ${view.tokenName ? `**${inline(view.tokenName)}**` : 'none'}`,
+    `status ${view.status ?? '–'} ${view.outcome}`,
+  ];
+  if (view.durationMs !== undefined) facts.push(`${Math.round(view.durationMs)} ms`);
+  if (view.ttftMs != null) facts.push(`first token after ${Math.round(view.ttftMs)} ms`);
+  if (view.promptTokens != null || view.completionTokens != null) {
+    facts.push(`${view.promptTokens ?? 0} prompt + ${view.completionTokens ?? 0} completion tokens`);
+  }
+  facts.push(`id \`${view.id}\``);
+  if (view.threadId !== view.id) facts.push(`thread \`${view.threadId}\``);
+  lines.push(facts.join(' · '), '');
+
+  if (view.redactedAt !== null) {
+    lines.push(
+      `*Content redacted on ${iso(view.redactedAt)}${view.redactedBy ? ` by ${inline(view.redactedBy)}` : ''}.*`,
+      '',
+    );
+  } else if (view.historyMode !== 'full') {
+    lines.push(`*Content not kept (history mode: ${view.historyMode}).*`, '');
+  } else {
+    const conversation = conversationOf(view.endpoint, view.request);
+    const asked = conversation
+      ? newTurn(conversation)
+      : [{ role: 'user', text: promptText(view.endpoint, view.request) }];
+    for (const message of asked) {
+      if (message.text === '') continue;
+      lines.push(`### ${ROLE_TITLES[message.role] ?? inline(message.role)}`, '', message.text, '');
+    }
+    if (view.answerThinking) {
+      lines.push('### Assistant (thinking)', '', ...view.answerThinking.split('\n').map((l) => `> ${l}`), '');
+    }
+    const answer = answerText(view.answerContent, null);
+    if (answer !== '') lines.push('### Assistant', '', answer, '');
+    if (view.answerToolCalls?.length) {
+      lines.push('### Tool calls', '', fenced(JSON.stringify(view.answerToolCalls, null, 2), 'json'), '');
+    }
+  }
+  if (view.error) lines.push(`**Error:** ${inline(view.error)}`, '');
+  lines.push('---', '', '');
+  return lines.join('\n');
+}
+
+function markdown(exportedAt: number): ExportWriter {
+  return {
+    contentType: 'text/markdown; charset=utf-8',
+    extension: 'md',
+    head: () => `# Ollama Companion history\n\nExported ${iso(exportedAt)}.\n\n---\n\n`,
+    record: markdownRecord,
+    tail: () => '',
+  };
+}
+
+export function exportWriter(format: ExportFormat, exportedAt = Date.now()): ExportWriter {
+  if (format === 'jsonl') return jsonl;
+  if (format === 'csv') return csv;
+  return markdown(exportedAt);
+}
+
+/** The export as a sequence of strings, one record at a time, pulled as the reader is ready. */
+export async function* exportChunks(
+  format: ExportFormat,
+  records: Iterable<HistoryView> | AsyncIterable<HistoryView>,
+  exportedAt = Date.now(),
+): AsyncGenerator<string> {
+  const writer = exportWriter(format, exportedAt);
+  const head = writer.head();
+  if (head !== '') yield head;
+  for await (const view of records) yield writer.record(view);
+  const tail = writer.tail();
+  if (tail !== '') yield tail;
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CompanionError } from '../errors/companion-error.js';
+import { compileModelRules, normalizeModelName } from './model-rules.js';
+
+test('names are compared the way Ollama resolves them', () => {
+  assert.equal(normalizeModelName('llama3.2'), 'llama3.2:latest');
+  assert.equal(normalizeModelName('llama3.2:latest'), 'llama3.2:latest');
+  assert.equal(normalizeModelName('registry.ollama.ai/library/llama3.2'), 'llama3.2:latest');
+  assert.equal(normalizeModelName('Qwen3:8B'), 'qwen3:8b');
+  assert.equal(normalizeModelName('example.com:5000/team/model'), 'example.com:5000/team/model:latest');
+});
+
+test('an exact rule allows the model under each of its names, and nothing else', () => {
+  const allows = compileModelRules(['llama3.2']);
+  for (const name of ['llama3.2', 'llama3.2:latest', 'registry.ollama.ai/library/llama3.2:latest']) {
+    assert.ok(allows(name), name);
+  }
+  for (const name of ['llama3.2:1b', 'llama3', 'llama3.2-evil', 'qwen3:8b', 'other/llama3.2']) {
+    assert.ok(!allows(name), name);
+  }
+});
+
+test('globs match the name as written or as Ollama resolves it', () => {
+  const llama = compileModelRules(['llama3*']);
+  for (const name of ['llama3', 'llama3.2', 'llama3.2:1b', 'llama3:70b']) assert.ok(llama(name), name);
+  for (const name of ['qwen3:8b', 'codellama3', 'nomic-embed-text']) assert.ok(!llama(name), name);
+
+  const qwen = compileModelRules(['qwen3:*']);
+  assert.ok(qwen('qwen3:8b'));
+  assert.ok(qwen('qwen3'), 'qwen3 is qwen3:latest');
+  assert.ok(!qwen('qwen3.5:8b'));
+  assert.ok(!qwen('llama3.2'));
+
+  assert.ok(!llama('llama3.evil.example/ns/x'), 'a glob does not cross into another registry or namespace');
+  assert.ok(
+    compileModelRules(['hf.co/*/*'])('hf.co/unsloth/gemma-3'),
+    'namespaces are matched segment by segment',
+  );
+
+  const dots = compileModelRules(['llama3.?']);
+  assert.ok(dots('llama3.2'));
+  assert.ok(!dots('llama3x2'), 'a dot in a rule is a dot, not any character');
+});
+
+test('several rules allow the union; no rules or "*" allow everything', () => {
+  const both = compileModelRules(['llama3.2', 'qwen3:*']);
+  assert.ok(both('llama3.2') && both('qwen3:8b'));
+  assert.ok(!both('nomic-embed-text'));
+  assert.ok(compileModelRules([])('anything'));
+  assert.ok(compileModelRules(['*'])('anything'));
+});
+
+test('empty or blank rules are refused when a token is made', () => {
+  for (const rule of ['', '  ', 'llama 3']) {
+    assert.throws(
+      () => compileModelRules([rule]),
+      (error: unknown) => error instanceof CompanionError && error.status === 400,
+    );
+  }
+});

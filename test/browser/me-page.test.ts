@@ -1,0 +1,89 @@
+/**
+ * The token holder's /me page in real headless Chromium: the token pasted once (kept in
+ * this tab's sessionStorage only), limits and usage, only their own history, reading an
+ * exchange, searching, exporting, and forgetting the token.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { type TestContext, test } from 'node:test';
+import { Ollama } from 'ollama';
+import { addAdmin, openBrowser } from '../support/browser.js';
+import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
+import { startEmulator } from '../support/ollama-emulator.js';
+
+const MODEL = 'llama3.2:latest';
+
+async function setup(t: TestContext) {
+  const emulator = await startEmulator();
+  t.after(() => emulator.close());
+  const companion = await startCompanion(t, emulator.url);
+  await addAdmin(companion, 'olivia', 'owner password', 'owner');
+  return { emulator, companion };
+}
+
+function client(companion: TestCompanion, secret: string): Ollama {
+  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+}
+
+function settled(companion: TestCompanion, count: number): Promise<true> {
+  return eventually(() => {
+    companion.companion.history.flush();
+    const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
+    return done.length >= count ? true : undefined;
+  });
+}
+
+test('a token holder sees their limits, usage and only their own history on /me, and exports it', async (t) => {
+  const { companion } = await setup(t);
+  const carol = companion.token('carol', { calls: { day: 50 } });
+  const dave = companion.token('dave');
+  await client(companion, carol).chat({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'carol asks about tulips' }],
+  });
+  await client(companion, dave).chat({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'dave asks privately' }],
+  });
+  await settled(companion, 2);
+
+  const browser = await openBrowser(t);
+  const { page } = browser;
+  await page.goto(`${companion.url}/me`);
+  await page.getByLabel('Your token').fill('oc_not-a-real-token-at-all');
+  await page.getByRole('button', { name: 'Show my usage' }).click();
+  await page.getByRole('alert').filter({ hasText: 'This token was not accepted.' }).waitFor();
+
+  await page.getByLabel('Your token').fill(carol);
+  await page.getByRole('button', { name: 'Show my usage' }).click();
+  await page.getByText('1 / 50').waitFor();
+  await page.getByRole('button', { name: 'carol asks about tulips' }).waitFor();
+  assert.equal(await page.getByText('dave asks privately').count(), 0, 'only their own records');
+  const kept = await page.evaluate(() => sessionStorage.getItem('ollama-companion.token'));
+  assert.ok(kept === carol, 'the token is kept in sessionStorage for this tab');
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'never kept beyond the tab');
+  await page.getByRole('button', { name: 'carol asks about tulips' }).click();
+  await page.getByRole('article').getByText('Echo: carol asks about tulips').waitFor();
+  await browser.screenshot('me');
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'JSONL' }).click(),
+  ]);
+  const path = await download.path();
+  const lines = (await readFile(path, 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.equal(JSON.parse(lines[0]!).tokenName, 'carol');
+
+  await page.getByLabel('Search prompts and answers').fill('zeppelin');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('Nothing found.').waitFor();
+
+  await page.reload();
+  await page.getByText('1 / 50').waitFor();
+  await page.getByRole('button', { name: 'Forget token' }).click();
+  await page.getByLabel('Your token').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('ollama-companion.token')), null);
+  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(await browser.cspViolations(), []);
+});

@@ -1,0 +1,134 @@
+/**
+ * History: full-text search and filters over every token's requests, newest first,
+ * with links to each conversation and export of the current selection.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import {
+  type Filters,
+  filtersFrom,
+  filtersToQuery,
+  HistoryFilters,
+} from '../../components/history-filters.js';
+import { HistoryList } from '../../components/history-list.js';
+import { ErrorNote, Loading } from '../../components/notice.js';
+import { api, messageOf, type Query, withQuery } from '../../lib/api.js';
+import { dayEnd, dayStart } from '../../lib/format.js';
+import { navigate, useLocation } from '../../lib/router.js';
+import type { HistoryItem, Page, TokenView } from '../../lib/types.js';
+
+export function apiFilters(filters: Filters): Query {
+  return {
+    q: filters.q.trim(),
+    token: filters.token,
+    model: filters.model.trim(),
+    status: filters.status,
+    since: dayStart(filters.since),
+    until: dayEnd(filters.until),
+  };
+}
+
+export function HistoryPage() {
+  const location = useLocation();
+  const filters = filtersFrom(location.query);
+  const key = filtersToQuery(filters);
+  const [items, setItems] = useState<HistoryItem[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tokens, setTokens] = useState<{ value: string; label: string }[]>([]);
+
+  useEffect(() => {
+    api.get<TokenView[] | { items: TokenView[] }>('/tokens').then(
+      (answer) => {
+        const list = Array.isArray(answer) ? answer : answer.items;
+        setTokens(list.map((t) => ({ value: t.id, label: `${t.name} (${t.prefix})` })));
+      },
+      () => {},
+    );
+  }, []);
+
+  // `key` stands for the filters: a new search whenever the query string changes.
+  useEffect(() => {
+    setItems(null);
+    setError(null);
+    api.get<Page<HistoryItem>>('/history', { ...apiFilters(filters), limit: 50 }).then(
+      (page) => {
+        setItems(page.items);
+        setNext(page.next);
+      },
+      (e) => setError(messageOf(e)),
+    );
+  }, [key]);
+
+  const more = async () => {
+    if (!next) return;
+    try {
+      const page = await api.get<Page<HistoryItem>>('/history', {
+        ...apiFilters(filters),
+        limit: 50,
+        cursor: next,
+      });
+      setItems((old) => [...(old ?? []), ...page.items]);
+      setNext(page.next);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  };
+
+  const exportHref = (format: string) =>
+    withQuery('/admin/api/history/export', { format, ...apiFilters(filters) });
+
+  return (
+    <section aria-labelledby="history-title">
+      <div class="page-head">
+        <h1 id="history-title">History</h1>
+      </div>
+      <HistoryFilters
+        idPrefix="history"
+        value={filters}
+        tokens={tokens}
+        onSearch={(f) => navigate(`/admin/history${filtersToQuery(f)}`)}
+      />
+      <nav class="exports" aria-label="Export these results">
+        Export:{' '}
+        <a href={exportHref('jsonl')} download>
+          JSONL
+        </a>{' '}
+        <a href={exportHref('csv')} download>
+          CSV
+        </a>{' '}
+        <a href={exportHref('markdown')} download>
+          Markdown
+        </a>
+      </nav>
+      <ErrorNote error={error} />
+      {items === null ? (
+        !error && <Loading what="Searching" />
+      ) : items.length === 0 ? (
+        <p class="muted" role="status">
+          Nothing found.
+        </p>
+      ) : (
+        <>
+          <p class="muted" role="status">
+            {items.length}
+            {next ? '+' : ''} result{items.length === 1 ? '' : 's'}
+          </p>
+          <HistoryList
+            caption="History results"
+            items={items}
+            open={(item, text) => (
+              <a href={`/admin/history/${encodeURIComponent(item.id)}${key}`} class="prompt-link">
+                {text}
+              </a>
+            )}
+          />
+          {next && (
+            <button type="button" onClick={more}>
+              Load more
+            </button>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
