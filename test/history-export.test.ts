@@ -250,6 +250,9 @@ test('an export of 100,000 records streams over HTTP while the server holds only
   assert.equal(JSON.parse(first.slice(0, first.indexOf('\n'))).request.prompt, 'question 0', 'oldest first');
   const lastLine = tail.trimEnd().split('\n').pop()!;
   assert.equal(JSON.parse(lastLine).answerContent, `answer ${RECORDS - 1}`);
+  t.diagnostic(
+    `${Math.round(bytes / 1024 / 1024)} MB exported; memory grew by at most ${Math.round(peak / 1024 / 1024)} MB`,
+  );
   // Holding the export would take over 100 MB; streaming keeps the growth to a few pages.
   assert.ok(peak < 32 * 1024 * 1024, `memory grew by ${Math.round(peak / 1024 / 1024)} MB while streaming`);
 });

@@ -4,11 +4,10 @@
  * never anyone else's — with the admin history's filters and cursor; `/export` streams
  * them. The token's id is a fixed filter: a `token` parameter is refused.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
 import type { KnownToken } from '../auth/token-directory.js';
-import type { Companion } from '../server/companion.js';
 import { pathToken } from '../server/path-guard.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { HistoryModeName, ScopeName, TokenLimitsView, TokenUsageView, usageView } from './api-views.js';
@@ -16,10 +15,8 @@ import {
   ExportQuery,
   HistoryItem,
   HistoryQuery,
-  historyExport,
-  historyFilter,
-  historyPage,
-  sendHistoryExport,
+  sendTokenHistoryExport,
+  tokenHistoryPage,
 } from './history-routes.js';
 
 const MeQuery = Type.Omit(HistoryQuery, ['token'], { additionalProperties: false });
@@ -41,18 +38,6 @@ const MeAnswer = Type.Object({
     next: Type.Union([Type.String(), Type.Null()]),
   }),
 });
-
-/** One page of a token's own records, newest first, with the admin history's filters. */
-export function listOwnHistory(
-  companion: Companion,
-  tokenId: string,
-  query: Static<typeof MeQuery>,
-): { items: HistoryItem[]; next: string | null } {
-  return historyPage(companion.historySearch, historyFilter(companion, query, tokenId), {
-    cursor: query.cursor,
-    limit: query.limit ?? 50,
-  });
-}
 
 export async function selfServiceRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxProvider>();
@@ -81,7 +66,10 @@ export async function selfServiceRoutes(app: FastifyInstance, deps: AdminRouteDe
     },
     async (request) => {
       const { token } = authenticate(request);
-      const history = listOwnHistory(companion, token.id, request.query);
+      const history = tokenHistoryPage(companion, token.id, {
+        ...request.query,
+        limit: request.query.limit ?? 50,
+      });
       return {
         token: {
           name: token.name,
@@ -112,11 +100,7 @@ export async function selfServiceRoutes(app: FastifyInstance, deps: AdminRouteDe
     },
     async (request, reply) => {
       const { token } = authenticate(request);
-      const filter = historyFilter(companion, request.query, token.id);
-      return sendHistoryExport(
-        reply,
-        historyExport(companion.historySearch, filter, request.query.format ?? 'jsonl'),
-      );
+      return sendTokenHistoryExport(reply, companion, token.id, request.query);
     },
   );
 }
