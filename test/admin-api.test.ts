@@ -481,7 +481,7 @@ test('/api/companion/me shows a token holder only their own limits, usage and re
       text: await res.body.text(),
     }));
   const page = await eventually(async () => {
-    server.companion.history.flush();
+    void server.companion.history.flush();
     const res = await get('/api/companion/me', { authorization: `Bearer ${mine.body.token}` });
     const body = JSON.parse(res.text) as MeBody;
     return body.history.items.length === 3 ? body : undefined;

@@ -527,7 +527,7 @@ test('the data directory keeps only a hash of the secret, even after the token w
     answers.map((a) => a.status),
     [200, 200, 200],
   );
-  companion.companion.history.flush();
+  void companion.companion.history.flush();
   await eventually(() => ([...companion.companion.historyRepo.iterate({})].length >= 3 ? true : undefined));
 
   const files = readdirSync(companion.dataDir, { recursive: true, withFileTypes: true }).filter((f) =>

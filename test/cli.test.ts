@@ -327,7 +327,7 @@ test('history export prints one JSON record per line; --token, --model and --sin
   await eventually(async () => ((await status(companion.url, two)) === 200 ? true : undefined), 2000);
   const onDisk = (count: number) =>
     eventually(() => {
-      companion.companion.history.flush();
+      void companion.companion.history.flush();
       const all = [...companion.companion.historyRepo.iterate({})];
       return all.length === count && all.every((r) => r.outcome !== 'in_progress') ? true : undefined;
     });

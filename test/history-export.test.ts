@@ -64,7 +64,7 @@ async function download(server: TestCompanion, admin: AdminClient, query: string
 
 async function settled(server: TestCompanion, count: number): Promise<void> {
   await eventually(() => {
-    server.companion.history.flush();
+    void server.companion.history.flush();
     const { records } = server.companion.historySearch.search({}, { limit: 1000 });
     return records.length === count && records.every((r) => r.outcome !== 'in_progress') ? true : undefined;
   });

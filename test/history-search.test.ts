@@ -78,7 +78,7 @@ const ollamaFor = (server: TestCompanion, secret: string) =>
 /** Waits until `count` records are stored and complete. */
 async function settled(server: TestCompanion, count: number): Promise<void> {
   await eventually(() => {
-    server.companion.history.flush();
+    void server.companion.history.flush();
     const { records } = server.companion.historySearch.search({}, { limit: 1000 });
     return records.length === count && records.every((r) => r.outcome !== 'in_progress') ? true : undefined;
   });

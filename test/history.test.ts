@@ -25,13 +25,13 @@ function ollamaClient(companion: TestCompanion, secret: string): Ollama {
 }
 
 /** Every history record on disk, in start order, after writing what is pending. */
-function records(companion: TestCompanion): HistoryRecord[] {
-  companion.companion.history.flush();
+async function records(companion: TestCompanion): Promise<HistoryRecord[]> {
+  await companion.companion.history.flush();
   return [...companion.companion.historyRepo.iterate({})];
 }
 
-function recordsOf(companion: TestCompanion, tokenName: string): HistoryRecord[] {
-  return records(companion).filter((r) => r.tokenName === tokenName);
+async function recordsOf(companion: TestCompanion, tokenName: string): Promise<HistoryRecord[]> {
+  return (await records(companion)).filter((r) => r.tokenName === tokenName);
 }
 
 /** The records of a token once there are `count` of them, all complete. */
@@ -40,8 +40,8 @@ function completeRecords(
   tokenName: string,
   count: number,
 ): Promise<HistoryRecord[]> {
-  return eventually(() => {
-    const found = recordsOf(companion, tokenName);
+  return eventually(async () => {
+    const found = await recordsOf(companion, tokenName);
     return found.length === count && found.every((r) => r.outcome !== 'in_progress') ? found : undefined;
   });
 }
@@ -290,8 +290,8 @@ test('records have globally unique ids and a gapless per-node sequence 1..n', as
   await assert.rejects(client.generate({ model: 'llama3.2', prompt: 'over', stream: false }));
 
   const expected = 8 + 4 + 1 + 1 + 1 + 1 + 1;
-  const all = await eventually(() => {
-    const found = records(companion);
+  const all = await eventually(async () => {
+    const found = await records(companion);
     return found.length === expected && found.every((r) => r.outcome !== 'in_progress') ? found : undefined;
   });
   const seqs = all.map((r) => r.originSeq).sort((a, b) => a - b);
@@ -462,7 +462,7 @@ test('unauthenticated attempts are not stored but counted in companion_unauthent
   const after = await metric(companion, 'companion_unauthenticated_total');
   assert.equal(after - before, attempts.length);
   await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.deepEqual(records(companion), []);
+  assert.deepEqual(await records(companion), []);
   assert.equal(emulator.requests.length, 0);
 });
 
@@ -517,7 +517,7 @@ test('history mode "off" keeps nothing, yet the quota still counts', async (t) =
     (error: { status_code?: number }) => error.status_code === 429,
   );
   await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.deepEqual(records(companion), []);
+  assert.deepEqual(await records(companion), []);
   const token = companion.companion.tokens.get('ghost');
   assert.equal(companion.companion.tokens.usage(token.id).total, 2);
 });

@@ -110,7 +110,7 @@ test('/metrics from loopback: Prometheus text whose counters move with the traff
   assert.equal(sample(after.text, 'companion_unauthenticated_total'), 1);
   // Two records wait for the next flush (5 s away); writing them empties the queue.
   assert.equal(sample(after.text, 'companion_history_queue_depth'), 2);
-  companion.companion.history.flush();
+  await companion.companion.history.flush();
   assert.equal(sample((await scrape(companion)).text, 'companion_history_queue_depth'), 0);
   assert.equal(after.text.includes(secret), false, 'no secret in the metrics');
 });

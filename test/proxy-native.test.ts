@@ -41,7 +41,7 @@ function clientError(error: unknown): { status: number | undefined; message: str
 
 async function historyFor(companion: TestCompanion, endpoint: string) {
   return eventually(() => {
-    companion.companion.history.flush();
+    void companion.companion.history.flush();
     const rows = [...companion.companion.historyRepo.iterate({})].filter(
       (r) => r.endpoint === endpoint && r.outcome !== 'in_progress',
     );

@@ -71,7 +71,7 @@ function chatBody(content = 'hello', extra: Record<string, unknown> = {}): strin
 
 async function historyRows(companion: TestCompanion, endpoint: string) {
   return eventually(() => {
-    companion.companion.history.flush();
+    void companion.companion.history.flush();
     const rows = [...companion.companion.historyRepo.iterate({})].filter(
       (r) => r.endpoint === endpoint && r.outcome !== 'in_progress',
     );
@@ -405,7 +405,7 @@ test('a client that leaves while its request waits in Ollama’s queue cancels i
   await emulator.waitFor((e) => e.stats.completed === 1);
 
   const rows = await eventually(() => {
-    companion.companion.history.flush();
+    void companion.companion.history.flush();
     const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
     return done.length === 2 ? done : undefined;
   });

@@ -84,7 +84,7 @@ function oldRecord(
 
 async function settled(server: TestCompanion, count: number): Promise<void> {
   await eventually(() => {
-    server.companion.history.flush();
+    void server.companion.history.flush();
     return server.companion.historySearch.count() === count ? true : undefined;
   });
 }

@@ -24,6 +24,7 @@ export function unauthenticated(message: string): CompanionError {
 export class TokenDirectory {
   private byHash = new Map<string, KnownToken>();
   private seenVersion = -1;
+  private seenTokensVersion = -1;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -43,13 +44,20 @@ export class TokenDirectory {
     this.byHash = next;
   }
 
-  /** Polls for changes made by other processes. */
+  /**
+   * Polls for changes made by other connections: data_version says the database
+   * changed at all (history writes included), the tokens version whether a token did.
+   */
   watch(intervalMs = 250): void {
     this.seenVersion = this.meta.dataVersion();
+    this.seenTokensVersion = this.meta.tokensVersion();
     this.timer = setInterval(() => {
       const version = this.meta.dataVersion();
-      if (version !== this.seenVersion) {
-        this.seenVersion = version;
+      if (version === this.seenVersion) return;
+      this.seenVersion = version;
+      const tokensVersion = this.meta.tokensVersion();
+      if (tokensVersion !== this.seenTokensVersion) {
+        this.seenTokensVersion = tokensVersion;
         this.reload();
       }
     }, intervalMs);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { HistoryBatch, HistoryRepository } from '../store/history-repository.js';
+import type { UsageCount } from '../store/token-repository.js';
 import type { HistoryEnd, HistoryStart } from './history-record.js';
 import { HistoryWriter } from './history-writer.js';
 
@@ -82,7 +83,7 @@ function writes(batches: HistoryBatch[]) {
   ]);
 }
 
-test('a request that ends before the flush is written once, complete, in one transaction', () => {
+test('a request that ends before the flush is written once, complete, in one transaction', async () => {
   const repo = recordingRepo();
   const writer = new HistoryWriter(repo, 60_000, silent);
   const a = start();
@@ -90,7 +91,7 @@ test('a request that ends before the flush is written once, complete, in one tra
   writer.begin(a).finish(end({ answerContent: 'first' }));
   writer.begin(b).finish(end({ answerContent: 'second' }));
   assert.equal(writer.depth, 2);
-  writer.flush();
+  await writer.flush();
   assert.equal(repo.batches.length, 1, 'one batch, so one transaction');
   assert.deepEqual(writes(repo.batches), [
     { id: a.id, kind: 'whole' },
@@ -101,31 +102,31 @@ test('a request that ends before the flush is written once, complete, in one tra
     ['first', 'second'],
   );
   assert.equal(writer.depth, 0);
-  writer.flush();
+  await writer.flush();
   assert.equal(repo.batches.length, 1, 'nothing is written twice');
-  writer.close();
+  await writer.close();
 });
 
-test('a long request gets its start written at a flush, then its end', () => {
+test('a long request gets its start written at a flush, then its end', async () => {
   const repo = recordingRepo();
   const writer = new HistoryWriter(repo, 60_000, silent);
   const long = start();
   const handle = writer.begin(long);
-  writer.flush();
+  await writer.flush();
   assert.deepEqual(writes(repo.batches), [{ id: long.id, kind: 'start' }]);
   assert.equal(writer.depth, 0, 'the start is on disk');
-  writer.flush();
+  await writer.flush();
   assert.equal(repo.batches.length, 1, 'a start is written only once');
 
   handle.finish(end({ answerContent: 'done at last' }));
   handle.finish(end({ answerContent: 'a second finish is ignored' }));
-  writer.flush();
+  await writer.flush();
   assert.deepEqual(writes(repo.batches), [
     { id: long.id, kind: 'start' },
     { id: long.id, kind: 'end' },
   ]);
   assert.equal(repo.batches[1]!.finished[0]!.end.answerContent, 'done at last');
-  writer.close();
+  await writer.close();
 });
 
 test('the timer flushes on its own within flushMs', async () => {
@@ -136,10 +137,10 @@ test('the timer flushes on its own within flushMs', async () => {
   const deadline = Date.now() + 2000;
   while (repo.batches.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(writes(repo.batches), [{ id: a.id, kind: 'whole' }]);
-  writer.close();
+  await writer.close();
 });
 
-test('a failing repository keeps the records for the next flush', () => {
+test('a failing repository keeps the records for the next flush', async () => {
   const repo = recordingRepo();
   let flushed = 0;
   const writer = new HistoryWriter(repo, 60_000, silent, { onWritten: (n) => (flushed += n) });
@@ -149,14 +150,14 @@ test('a failing repository keeps the records for the next flush', () => {
   const handle = writer.begin(running);
 
   repo.failing = true;
-  writer.flush();
+  await writer.flush();
   assert.equal(repo.attempts, 1);
   assert.equal(repo.batches.length, 0);
   assert.equal(writer.depth, 2, 'both records still wait');
   assert.equal(flushed, 0);
 
   repo.failing = false;
-  writer.flush();
+  await writer.flush();
   assert.deepEqual(writes(repo.batches), [
     { id: running.id, kind: 'start' },
     { id: done.id, kind: 'whole' },
@@ -167,11 +168,11 @@ test('a failing repository keeps the records for the next flush', () => {
   // The start of the running request was written by the retry, so its end is an update.
   handle.finish(end());
   repo.failing = true;
-  writer.flush();
+  await writer.flush();
   repo.failing = false;
-  writer.flush();
+  await writer.flush();
   assert.deepEqual(writes(repo.batches).at(-1), { id: running.id, kind: 'end' });
-  writer.close();
+  await writer.close();
 });
 
 test('a failed write retries on its own at the next flush', async () => {
@@ -185,27 +186,58 @@ test('a failed write retries on its own at the next flush', async () => {
   repo.failing = false;
   while (repo.batches.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(writes(repo.batches), [{ id: a.id, kind: 'whole' }]);
-  writer.close();
+  await writer.close();
 });
 
-test('close() writes everything: finished records and the starts of running ones', () => {
+test('close() writes everything: finished records and the starts of running ones', async () => {
   const repo = recordingRepo();
-  let afterFlush = 0;
-  const writer = new HistoryWriter(repo, 60_000, silent, { afterFlush: () => afterFlush++ });
+  let usageAsked = 0;
+  const writer = new HistoryWriter(repo, 60_000, silent, {
+    usage: () => {
+      usageAsked++;
+      return [];
+    },
+  });
   const done = start();
   const running = start();
   writer.begin(done).finish(end());
   const handle = writer.begin(running);
-  writer.close();
+  await writer.close();
   assert.deepEqual(writes(repo.batches), [
     { id: running.id, kind: 'start' },
     { id: done.id, kind: 'whole' },
   ]);
   assert.equal(writer.depth, 0);
-  assert.ok(afterFlush >= 1, 'usage counters are persisted at the final flush');
+  assert.ok(usageAsked >= 1, 'usage counters are persisted at the final flush');
 
   // A request that ends after close (cut by the shutdown) is written at once.
   handle.finish(end({ outcome: 'aborted', status: 499 }));
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(writes(repo.batches).at(-1), { id: running.id, kind: 'end' });
   assert.equal(writer.depth, 0);
+});
+
+test('usage counters travel with the batch; a failed write keeps them, newer values winning', async () => {
+  const seen: UsageCount[][] = [];
+  let failing = true;
+  const sink = {
+    writeBatch(_batch: HistoryBatch, usage: UsageCount[]) {
+      if (failing) throw new Error('disk full');
+      seen.push(usage);
+    },
+  };
+  let next: UsageCount[] = [{ tokenId: 't', window: 'total', windowStart: 0, calls: 1 }];
+  const writer = new HistoryWriter(sink, 60_000, silent, {
+    usage: () => {
+      const out = next;
+      next = [];
+      return out;
+    },
+  });
+  await writer.flush();
+  next = [{ tokenId: 't', window: 'total', windowStart: 0, calls: 2 }];
+  failing = false;
+  await writer.flush();
+  assert.deepEqual(seen, [[{ tokenId: 't', window: 'total', windowStart: 0, calls: 2 }]]);
+  await writer.close();
 });

@@ -225,9 +225,8 @@ export class ProxyHandler {
             listBuffer = [];
             return;
           }
+          // The headers leave with the first body chunk, in one write, as Ollama's do.
           res.writeHead(status, { ...inbound.presetHeaders, ...headers });
-          // Headers go out now: a client waiting on a slow model sees the status at once.
-          res.flushHeaders();
         },
         onData(chunk, resume) {
           if (ttftMs === null) ttftMs = performance.now() - t0;

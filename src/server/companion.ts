@@ -19,6 +19,7 @@ import {
   createHistorySearchRepository,
   type HistorySearchRepository,
 } from '../store/history-search-repository.js';
+import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createSettingsRepository } from '../store/settings-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
@@ -59,8 +60,9 @@ export function createCompanion(config: Config, log: Logger): Companion {
   let history: HistoryWriter | undefined;
   const ledger = new QuotaLedger(tokenRepo.readUsage(), Date.now, () => history?.requestFlush());
   const metrics = createMetrics(() => history?.depth ?? 0);
-  history = new HistoryWriter(historyRepo, config.historyFlushMs, log, {
-    afterFlush: () => tokenRepo.writeUsage(ledger.drainChanges()),
+  const writerThread = startHistoryWriteThread({ dataDir: config.dataDir, nodeId });
+  history = new HistoryWriter(writerThread, config.historyFlushMs, log, {
+    usage: () => ledger.drainChanges(),
     onWritten: (n) => metrics.historyWritten.inc(n),
     onDropped: (n) => metrics.historyDropped.inc(n),
   });
@@ -87,7 +89,8 @@ export function createCompanion(config: Config, log: Logger): Companion {
     async close() {
       await retention.stop();
       directory.stop();
-      history.close();
+      await history.close();
+      await writerThread.close();
       await upstream.close();
       db.close();
     },

@@ -40,8 +40,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await app.close();
       clearTimeout(grace);
       clearInterval(idle);
-      // Let the close events of cut requests record their end before the last flush.
-      await new Promise((resolve) => setImmediate(resolve));
       await companion.close();
       log.info('companion stopped');
     })();

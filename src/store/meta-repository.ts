@@ -10,6 +10,8 @@ export interface MetaRepository {
    * CLI) commits to the database; cheap enough to poll.
    */
   dataVersion(): number;
+  /** Moves whenever a token is created, changed or removed, by any connection. */
+  tokensVersion(): number;
 }
 
 export function createMetaRepository(db: Db): MetaRepository {
@@ -23,5 +25,6 @@ export function createMetaRepository(db: Db): MetaRepository {
       return get.get('node_id')!.value;
     },
     dataVersion: () => db.pragma('data_version', { simple: true }) as number,
+    tokensVersion: () => Number(get.get('tokens_version')?.value ?? 0),
   };
 }

@@ -27,7 +27,7 @@ async function signIn(browser: BrowserSession, username: string, password: strin
 }
 
 function historyCount(companion: TestCompanion, tokenName: string): number {
-  companion.companion.history.flush();
+  void companion.companion.history.flush();
   return [...companion.companion.historyRepo.iterate({})].filter(
     (r) => r.tokenName === tokenName && r.outcome !== 'in_progress',
   ).length;

@@ -26,7 +26,7 @@ function client(companion: TestCompanion, secret: string): Ollama {
 
 function settled(companion: TestCompanion, count: number): Promise<true> {
   return eventually(() => {
-    companion.companion.history.flush();
+    void companion.companion.history.flush();
     const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
     return done.length >= count ? true : undefined;
   });

@@ -24,7 +24,7 @@ const PAYLOAD = [
 
 function finished(companion: TestCompanion, count: number): Promise<true> {
   return eventually(() => {
-    companion.companion.history.flush();
+    void companion.companion.history.flush();
     const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome === 'ok');
     return done.length >= count ? true : undefined;
   });
