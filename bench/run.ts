@@ -6,7 +6,8 @@
  * Options: --seconds N (each measured wrk phase, default 10), --warmup N (default 2), --streams N (256),
  * --chunks N (50), --chunk-delay-ms N (20), --waves N (3), --profile (CPU-profile the companion and rank
  * its hot spots), --no-build (use dist/ as it is), --keep (keep the temporary directory), --wait-quiet N (wait
- * up to N s, default 30, for other processes to leave the CPUs alone; 0 to skip).
+ * up to N s, default 30, for other processes to leave the CPUs alone; 0 to skip), --history-records N (history
+ * search over N stored records, default 1,000,000; 0 to skip).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
+import { benchHistorySearch } from './history-search-bench.js';
 import {
   closeLog,
   cpuMs,
@@ -69,6 +71,7 @@ const { values: opts } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '30' },
+    'history-records': { type: 'string', default: '1000000' },
   },
   strict: true,
 });
@@ -716,6 +719,23 @@ async function main(): Promise<void> {
           }
         : {}),
     };
+    const historyRecords = Number(opts['history-records']);
+    if (historyRecords > 0) {
+      say('');
+      say(`History search: filling a database with ${count(historyRecords)} records (takes a few minutes)…`);
+      const search = await benchHistorySearch({ records: historyRecords, log: () => {} });
+      say(
+        `Full-text search p50 / p95: ${search.fullTextP50Ms} / ${search.fullTextP95Ms} ms (target p95 < 100 ms)`,
+      );
+      say(
+        `Search with a token or model filter p95: ${search.filteredP95Ms} ms; listing p95: ${search.listP95Ms} ms`,
+      );
+      say(
+        `Dashboard usage query (30 days): ${search.usageQueryMs} ms (target < 200 ms); 90 days: ${search.usage90dMs} ms`,
+      );
+      say(`Database: ${search.databaseMb} MB, loaded in ${search.loadSeconds} s`);
+      Object.assign(results, { historySearch: search });
+    }
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     say('');
     say(`Wrote bench/results.json (${Math.round((Date.now() - started) / 1000)} s in all).`);

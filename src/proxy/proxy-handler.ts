@@ -337,16 +337,20 @@ export class ProxyHandler {
       };
       record.finish(end);
     }
-    deps.log.info(
-      {
-        method: endpoint.method,
-        path: endpoint.path,
-        status: result.status,
-        token: known?.token.prefix,
-        ms: Math.round(durationMs * 10) / 10,
-      },
-      'request',
-    );
+    // History and metrics keep every request; the log line is for debugging and failures.
+    const level = result.status >= 500 ? 'warn' : 'debug';
+    if (deps.log.isLevelEnabled(level)) {
+      deps.log[level](
+        {
+          method: endpoint.method,
+          path: endpoint.path,
+          status: result.status,
+          token: known?.token.prefix,
+          ms: Math.round(durationMs * 10) / 10,
+        },
+        'request',
+      );
+    }
   }
 }
 

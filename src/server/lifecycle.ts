@@ -42,6 +42,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearInterval(idle);
       await companion.close();
       log.info('companion stopped');
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
     })();
     return stopping;
   };
@@ -63,4 +64,6 @@ export async function serveUntilSignalled(config: Config): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Scripts wait for the "companion listening" line; it goes out once signals are handled.
+  server.companion.log.flush();
 }

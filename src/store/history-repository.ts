@@ -208,12 +208,12 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
     UPDATE history SET outcome = 'aborted', error = 'interrupted: the companion stopped before the request ended'
     WHERE served_by = ? AND outcome = 'in_progress' AND started_at < ?`);
 
-  // The sequence is read once; only this process originates records for this node.
-  let seq = maxSeq.get(originNode)?.seq ?? 0;
-
   // Search keys, threads, full-text index and usage rollups change in the same transaction.
   const indexer = createHistoryIndexer(db);
   const writeBatch = db.transaction((batch: HistoryBatch) => {
+    // Read inside the write transaction (one index probe), so any connection that writes
+    // this node's records continues the sequence without a gap or a collision.
+    let seq = maxSeq.get(originNode)?.seq ?? 0;
     const derived = indexer.prepare(batch);
     for (const start of batch.started) {
       insert.run({
@@ -244,15 +244,7 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
   });
 
   return {
-    writeBatch: (batch) => {
-      const before = seq;
-      try {
-        writeBatch(batch);
-      } catch (error) {
-        seq = before; // the transaction rolled back, so did its sequence numbers
-        throw error;
-      }
-    },
+    writeBatch: (batch) => writeBatch.immediate(batch),
     *iterate(filter) {
       const where: string[] = [];
       const params: Record<string, string | number> = {};
