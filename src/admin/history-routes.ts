@@ -13,7 +13,9 @@ import {
   type ExportFormat,
   exportChunks,
   exportWriter,
+  iso,
   recordJson,
+  recordSummary,
 } from '../history/export-formats.js';
 import type { Outcome } from '../history/history-record.js';
 import { answerText, preview, promptText, snippet } from '../history/search-text.js';
@@ -121,38 +123,13 @@ export const HistoryRecordView = Type.Record(Type.String(), Type.Unknown(), {
     'answerToolCalls, counters and timings, times in ISO 8601.',
 });
 
-const iso = (ms: number | null | undefined): string | null =>
-  ms === null || ms === undefined ? null : new Date(ms).toISOString();
-
 /** A record as a list shows it: metadata, counters and the start of prompt and answer. */
 export function historyItem(view: HistoryView, terms: readonly string[] = []): HistoryItem {
   const prompt = promptText(view.endpoint, view.request);
   const answer = answerText(view.answerContent, view.answerThinking);
   const found = snippet(prompt, terms) ?? snippet(answer, terms);
   return {
-    id: view.id,
-    threadId: view.threadId,
-    parentId: view.parentId,
-    startedAt: iso(view.startedAt) as string,
-    finishedAt: iso(view.finishedAt),
-    durationMs: view.durationMs ?? null,
-    ttftMs: view.ttftMs ?? null,
-    tokenId: view.tokenId,
-    tokenName: view.tokenName,
-    tokenPrefix: view.tokenPrefix,
-    method: view.method,
-    endpoint: view.endpoint,
-    model: view.model,
-    status: view.status ?? null,
-    outcome: view.outcome,
-    error: view.error ?? null,
-    promptTokens: view.promptTokens ?? null,
-    completionTokens: view.completionTokens ?? null,
-    historyMode: view.historyMode,
-    servedBy: view.servedBy,
-    clientAddr: view.clientAddr,
-    redactedAt: iso(view.redactedAt),
-    redactedBy: view.redactedBy,
+    ...recordSummary(view),
     prompt: preview(prompt),
     answer: preview(view.answerContent ?? ''),
     ...(found !== undefined ? { snippet: found } : {}),

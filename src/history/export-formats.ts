@@ -17,11 +17,11 @@ export interface ExportWriter {
   tail(): string;
 }
 
-const iso = (ms: number | null | undefined): string | null =>
+export const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-/** A record as the API and the JSONL export show it: every stored field, times in ISO 8601. */
-export function recordJson(view: HistoryView) {
+/** What every view of a record shows: who, what, when, how it went; times in ISO 8601. */
+export function recordSummary(view: HistoryView) {
   return {
     id: view.id,
     threadId: view.threadId,
@@ -36,30 +36,37 @@ export function recordJson(view: HistoryView) {
     method: view.method,
     endpoint: view.endpoint,
     model: view.model,
-    stream: view.stream,
     status: view.status ?? null,
     outcome: view.outcome,
     error: view.error ?? null,
+    promptTokens: view.promptTokens ?? null,
+    completionTokens: view.completionTokens ?? null,
     historyMode: view.historyMode,
+    servedBy: view.servedBy,
+    clientAddr: view.clientAddr,
+    redactedAt: iso(view.redactedAt),
+    redactedBy: view.redactedBy,
+  };
+}
+
+/** A record as the API and the JSONL export show it: every stored field, times in ISO 8601. */
+export function recordJson(view: HistoryView) {
+  return {
+    ...recordSummary(view),
+    stream: view.stream,
     request: view.request,
     answerContent: view.answerContent ?? null,
     answerThinking: view.answerThinking ?? null,
     answerToolCalls: view.answerToolCalls ?? null,
     answerSummary: view.answerSummary ?? null,
     doneReason: view.doneReason ?? null,
-    promptTokens: view.promptTokens ?? null,
-    completionTokens: view.completionTokens ?? null,
     totalNs: view.totalNs ?? null,
     loadNs: view.loadNs ?? null,
     promptEvalNs: view.promptEvalNs ?? null,
     evalNs: view.evalNs ?? null,
-    clientAddr: view.clientAddr,
     userAgent: view.userAgent,
-    servedBy: view.servedBy,
     originNode: view.originNode,
     originSeq: view.originSeq,
-    redactedAt: iso(view.redactedAt),
-    redactedBy: view.redactedBy,
   };
 }
 

@@ -4,45 +4,29 @@
  * controls for a viewer. Screenshots go to test-artifacts/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
-import { Ollama } from 'ollama';
-import { addAdmin, openBrowser, signInToPanel } from '../support/browser.js';
-import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
-import { startEmulator } from '../support/ollama-emulator.js';
+import { test } from 'node:test';
+import {
+  addAdmin,
+  historySettled,
+  ollamaClient,
+  openBrowser,
+  signInToPanel,
+  startPanelCompanion,
+} from '../support/browser.js';
 
 const MODEL = 'llama3.2:latest';
 
-async function setup(t: TestContext) {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
-  const companion = await startCompanion(t, emulator.url);
-  await addAdmin(companion, 'olivia', 'owner password', 'owner');
-  return { emulator, companion };
-}
-
-function client(companion: TestCompanion, secret: string): Ollama {
-  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
-}
-
-function settled(companion: TestCompanion, count: number): Promise<true> {
-  return eventually(() => {
-    void companion.companion.history.flush();
-    const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
-    return done.length >= count ? true : undefined;
-  });
-}
-
 test('an owner reads the dashboard, manages admins and settings, redacts, and sees it all audited', async (t) => {
-  const { companion } = await setup(t);
+  const { companion } = await startPanelCompanion(t);
   const secret = companion.token('bob', { models: ['llama3*'] });
-  const bob = client(companion, secret);
+  const bob = ollamaClient(companion, secret);
   await bob.chat({
     model: MODEL,
     messages: [{ role: 'user', content: 'Show code:\n\n```js\nconst x = 1;\n```' }],
   });
   await bob.generate({ model: MODEL, prompt: 'A second question' });
   await assert.rejects(bob.generate({ model: 'qwen3:8b', prompt: 'not my model' }));
-  await settled(companion, 3);
+  await historySettled(companion, 3);
 
   const browser = await openBrowser(t);
   const { page } = browser;
@@ -118,7 +102,7 @@ test('an owner reads the dashboard, manages admins and settings, redacts, and se
 });
 
 test('a viewer sees the pages without the controls that change things', async (t) => {
-  const { companion } = await setup(t);
+  const { companion } = await startPanelCompanion(t);
   await addAdmin(companion, 'vera', 'viewer password', 'viewer');
   companion.token('read-only-check');
   const browser = await openBrowser(t);

@@ -5,47 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { type TestContext, test } from 'node:test';
-import { Ollama } from 'ollama';
-import { addAdmin, openBrowser } from '../support/browser.js';
-import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
-import { startEmulator } from '../support/ollama-emulator.js';
+import { test } from 'node:test';
+import { historySettled, ollamaClient, openBrowser, startPanelCompanion } from '../support/browser.js';
 
 const MODEL = 'llama3.2:latest';
 
-async function setup(t: TestContext) {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
-  const companion = await startCompanion(t, emulator.url);
-  await addAdmin(companion, 'olivia', 'owner password', 'owner');
-  return { emulator, companion };
-}
-
-function client(companion: TestCompanion, secret: string): Ollama {
-  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
-}
-
-function settled(companion: TestCompanion, count: number): Promise<true> {
-  return eventually(() => {
-    void companion.companion.history.flush();
-    const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
-    return done.length >= count ? true : undefined;
-  });
-}
-
 test('a token holder sees their limits, usage and only their own history on /me, and exports it', async (t) => {
-  const { companion } = await setup(t);
+  const { companion } = await startPanelCompanion(t);
   const carol = companion.token('carol', { calls: { day: 50 } });
   const dave = companion.token('dave');
-  await client(companion, carol).chat({
+  await ollamaClient(companion, carol).chat({
     model: MODEL,
     messages: [{ role: 'user', content: 'carol asks about tulips' }],
   });
-  await client(companion, dave).chat({
+  await ollamaClient(companion, dave).chat({
     model: MODEL,
     messages: [{ role: 'user', content: 'dave asks privately' }],
   });
-  await settled(companion, 2);
+  await historySettled(companion, 2);
 
   const browser = await openBrowser(t);
   const { page } = browser;

@@ -4,42 +4,26 @@
  * test-artifacts/screenshots/phone-*.png.
  */
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
-import { Ollama } from 'ollama';
-import { addAdmin, openBrowser, overflowsSideways, PHONE } from '../support/browser.js';
-import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
-import { startEmulator } from '../support/ollama-emulator.js';
+import { test } from 'node:test';
+import {
+  historySettled,
+  ollamaClient,
+  openBrowser,
+  overflowsSideways,
+  PHONE,
+  startPanelCompanion,
+} from '../support/browser.js';
 
 const MODEL = 'llama3.2:latest';
 
-async function setup(t: TestContext) {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
-  const companion = await startCompanion(t, emulator.url);
-  await addAdmin(companion, 'olivia', 'owner password', 'owner');
-  return { emulator, companion };
-}
-
-function client(companion: TestCompanion, secret: string): Ollama {
-  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
-}
-
-function settled(companion: TestCompanion, count: number): Promise<true> {
-  return eventually(() => {
-    void companion.companion.history.flush();
-    const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
-    return done.length >= count ? true : undefined;
-  });
-}
-
 test('every page fits a phone screen and keyboard focus is visible', async (t) => {
-  const { companion } = await setup(t);
+  const { companion } = await startPanelCompanion(t);
   const secret = companion.token('phone-user', { calls: { day: 20, minute: 5 }, maxConcurrent: 1 });
-  await client(companion, secret).chat({
+  await ollamaClient(companion, secret).chat({
     model: MODEL,
     messages: [{ role: 'user', content: 'A rather long question to see how the phone layout wraps it' }],
   });
-  await settled(companion, 1);
+  await historySettled(companion, 1);
 
   const browser = await openBrowser(t, { viewport: PHONE });
   const { page } = browser;

@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Ollama } from 'ollama';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
 import { type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
-import type { TestCompanion } from './companion-harness.js';
+import { eventually, startCompanion, type TestCompanion } from './companion-harness.js';
+import { type Emulator, startEmulator } from './ollama-emulator.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
@@ -157,4 +159,29 @@ export async function signInToPanel(
 /** True when the page is wider than the viewport (content would need sideways scrolling). */
 export function overflowsSideways(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+/** An emulator and a companion with one owner, `olivia` / `owner password`, for panel tests. */
+export async function startPanelCompanion(
+  t: TestContext,
+): Promise<{ emulator: Emulator; companion: TestCompanion }> {
+  const emulator = await startEmulator();
+  t.after(() => emulator.close());
+  const companion = await startCompanion(t, emulator.url);
+  await addAdmin(companion, 'olivia', 'owner password', 'owner');
+  return { emulator, companion };
+}
+
+/** The `ollama` npm client as a token holder configures it. */
+export function ollamaClient(companion: TestCompanion, secret: string): Ollama {
+  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+}
+
+/** Resolves once at least `count` requests are recorded, finished, in history. */
+export function historySettled(companion: TestCompanion, count: number): Promise<true> {
+  return eventually(() => {
+    void companion.companion.history.flush();
+    const done = [...companion.companion.historyRepo.iterate({})].filter((r) => r.outcome !== 'in_progress');
+    return done.length >= count ? true : undefined;
+  });
 }
