@@ -96,7 +96,7 @@ export class ProxyHandler {
         stream: parsed?.stream ?? null,
         startedAt,
         historyMode: mode,
-        request: mode === 'full' && parsed?.json ? requestForHistory(parsed.json) : null,
+        request: mode === 'full' && parsed?.json ? requestForHistory(parsed) : null,
         clientAddr: inbound.clientAddr,
         userAgent: inbound.headers['user-agent'] ?? null,
       };

@@ -9,6 +9,8 @@ import type { Endpoint } from './endpoint-catalogue.js';
 export interface ParsedRequest {
   /** The parsed JSON body, or null for routes without one. */
   json: Record<string, unknown> | null;
+  /** Size of the raw body in bytes. */
+  bytes: number;
   /** Every model the request touches (two for a copy). */
   models: string[];
   stream: boolean | null;
@@ -46,7 +48,10 @@ function typeOf(value: unknown): string {
  * regard to case (Unicode simple folding: `ſ` is `s`, the Kelvin sign is `k`). The
  * policy must read the same fields Ollama will use.
  */
+const PLAIN_KEY = /^[a-z0-9_]*$/;
+
 function goFieldName(key: string): string {
+  if (PLAIN_KEY.test(key)) return key; // nearly every key: nothing to fold
   let out = '';
   for (const c of key) {
     if (c === '\u017f') out += 's';
@@ -104,7 +109,7 @@ export function parseRequest(
 ): ParsedRequest {
   if (endpoint.body !== 'json') {
     const models = endpoint.model === 'param' && params.model ? [params.model] : [];
-    return { json: null, models, stream: null };
+    return { json: null, bytes: 0, models, stream: null };
   }
   if (!raw || raw.length === 0)
     throw badRequest('invalid request: the body is empty, expected a JSON object');
@@ -137,7 +142,7 @@ export function parseRequest(
     models = [requireModel(fields, 'source'), requireModel(fields, 'destination')];
   }
   const stream = typeof fields.stream === 'boolean' ? fields.stream : endpoint.streamDefault;
-  return { json, models, stream };
+  return { json, bytes: raw.length, models, stream };
 }
 
 /** Binary payloads (base64 images) bigger than this are summarised in history, not copied. */
@@ -145,16 +150,21 @@ const LARGE_STRING = 16 * 1024;
 const BASE64ISH = /^(data:[^,]*,)?[A-Za-z0-9+/=\r\n]+$/;
 
 /** The request as history keeps it: everything but large binary payloads. */
-export function requestForHistory(value: unknown): unknown {
+export function requestForHistory(parsed: ParsedRequest): unknown {
+  // A body smaller than the threshold cannot hold a string above it: nothing to summarise.
+  return parsed.bytes <= LARGE_STRING ? parsed.json : summariseLarge(parsed.json);
+}
+
+function summariseLarge(value: unknown): unknown {
   if (typeof value === 'string') {
     return value.length > LARGE_STRING && BASE64ISH.test(value.slice(0, 1024))
       ? `[binary: ${value.length} bytes]`
       : value;
   }
-  if (Array.isArray(value)) return value.map(requestForHistory);
+  if (Array.isArray(value)) return value.map(summariseLarge);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = requestForHistory(inner);
+    for (const [key, inner] of Object.entries(value)) out[key] = summariseLarge(inner);
     return out;
   }
   return value;

@@ -27,11 +27,13 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
  * a worker thread does not inherit the TypeScript loader, so it registers it first.
  */
 function spawnWorker(options: WriterThreadOptions): Worker {
-  if (!FROM_SOURCE)
-    return new Worker(new URL('./history-write-worker.js', import.meta.url), { workerData: options });
+  // The thread only turns short-lived batches into rows: a small young generation keeps
+  // its share of the process's memory small.
+  const settings = { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 4 } };
+  if (!FROM_SOURCE) return new Worker(new URL('./history-write-worker.js', import.meta.url), settings);
   const source = new URL('./history-write-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(boot, { eval: true, workerData: options });
+  return new Worker(boot, { ...settings, eval: true });
 }
 
 export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWriteThread {
