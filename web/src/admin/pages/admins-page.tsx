@@ -2,11 +2,12 @@
  * Admin accounts and their roles. Owners add, change and remove accounts; the server
  * refuses to remove or demote the last owner.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ErrorNote, Loading, OkNote } from '../../components/notice.js';
 import { api, messageOf } from '../../lib/api.js';
 import { dateTime } from '../../lib/format.js';
 import type { AdminUser, Role, Session } from '../../lib/types.js';
+import { useAdminList } from '../../lib/use-admin-list.js';
 
 const ROLES: Role[] = ['owner', 'admin', 'viewer'];
 const ROLE_HELP: Record<Role, string> = {
@@ -14,12 +15,6 @@ const ROLE_HELP: Record<Role, string> = {
   admin: 'tokens, history and settings',
   viewer: 'reads only',
 };
-
-function listOf(answer: unknown): AdminUser[] {
-  if (Array.isArray(answer)) return answer as AdminUser[];
-  const record = answer as { items?: AdminUser[]; admins?: AdminUser[] };
-  return record.items ?? record.admins ?? [];
-}
 
 function AdminRow({
   admin,
@@ -178,26 +173,7 @@ function NewAdmin({ onCreated }: { onCreated: (message: string) => void }) {
 
 export function AdminsPage({ session }: { session: Session }) {
   const canManage = session.admin.role === 'owner';
-  const [admins, setAdmins] = useState<AdminUser[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setAdmins(listOf(await api.get<unknown>('/admins')));
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  }, []);
-  useEffect(() => {
-    load();
-  }, [load]);
-  const changed = (text: string) => {
-    setError(null);
-    setMessage(text);
-    load();
-  };
-
+  const { items: admins, error, setError, message, setMessage, changed } = useAdminList<AdminUser>('/admins');
   return (
     <section aria-labelledby="admins-title">
       <div class="page-head">

@@ -2,22 +2,17 @@
  * Tokens: the list with state and quota bars; creating one (its secret is shown once,
  * with a copy button); editing, disabling and revoking. Viewers see the list only.
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorNote, Loading, OkNote } from '../../components/notice.js';
 import { QuotaBars } from '../../components/quota-bars.js';
 import { api, messageOf } from '../../lib/api.js';
 import { dateTime, isoAttr } from '../../lib/format.js';
 import { stateOf } from '../../lib/token-fields.js';
 import type { CreatedToken, Session, TokenView } from '../../lib/types.js';
+import { useAdminList } from '../../lib/use-admin-list.js';
 import { TokenForm } from '../token-form.js';
 
 type Editor = { mode: 'closed' } | { mode: 'create' } | { mode: 'edit'; token: TokenView };
-
-function listOf(answer: unknown): TokenView[] {
-  if (Array.isArray(answer)) return answer as TokenView[];
-  const record = answer as { items?: TokenView[]; tokens?: TokenView[] };
-  return record.items ?? record.tokens ?? [];
-}
 
 async function copyText(text: string, input: HTMLInputElement | null): Promise<boolean> {
   try {
@@ -178,29 +173,18 @@ function TokenRow({
 
 export function TokensPage({ session }: { session: Session }) {
   const canChange = session.admin.role !== 'viewer';
-  const [tokens, setTokens] = useState<TokenView[] | null>(null);
   const [editor, setEditor] = useState<Editor>({ mode: 'closed' });
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [showRevoked, setShowRevoked] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setTokens(listOf(await api.get<unknown>('/tokens')));
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  }, []);
-  useEffect(() => {
-    load();
-  }, [load]);
-
-  const changed = (text: string) => {
-    setError(null);
-    setMessage(text);
-    load();
-  };
+  const {
+    items: tokens,
+    error,
+    setError,
+    message,
+    setMessage,
+    changed,
+    reload,
+  } = useAdminList<TokenView>('/tokens');
 
   const visible = (tokens ?? []).filter((t) => showRevoked || stateOf(t) !== 'revoked');
   return (
@@ -223,7 +207,7 @@ export function TokensPage({ session }: { session: Session }) {
               setEditor({ mode: 'closed' });
               setCreated(answer);
               setMessage(null);
-              load();
+              reload();
             } catch (e) {
               throw new Error(messageOf(e));
             }
