@@ -273,6 +273,8 @@ test('path tricks never reach a manage endpoint for a token without manage', asy
     const shown = target.replace(secret, '<token>');
     assert.ok(answer.status >= 400 && answer.status < 500, `${shown}: ${answer.status}`);
     assert.ok(!answer.text.includes(secret), `${shown}: the answer echoes the secret`);
+    const body = JSON.parse(answer.text) as { error?: unknown };
+    assert.equal(typeof body.error, 'string', `${shown}: not Ollama's error shape: ${answer.text}`);
   }
   for (const target of ['/api/../api/delete', '/api/%64elete', '//api/delete', '/API/DELETE']) {
     const answer = await raw(companion.url, target, auth, 'DELETE');
