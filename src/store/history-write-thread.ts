@@ -17,6 +17,7 @@ export interface WriterThreadOptions {
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; message: string };
 
 export interface HistoryWriteThread extends HistorySink {
+  writeBatch(batch: HistoryBatch, usage: UsageCount[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,39 +37,56 @@ function spawnWorker(options: WriterThreadOptions): Worker {
   return new Worker(boot, { ...settings, eval: true });
 }
 
+/**
+ * A thread that dies (out of memory, a native fault) fails the batches it held; the
+ * history writer keeps those and retries, and the next batch starts a new thread.
+ */
 export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWriteThread {
-  const worker = spawnWorker(options);
   const waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let nextId = 0;
-  let failure: Error | undefined;
+  let worker: Worker | undefined;
+  let closing = false;
 
-  worker.on('message', (reply: WorkerReply) => {
-    const entry = waiting.get(reply.id);
-    waiting.delete(reply.id);
-    if (reply.ok) entry?.resolve();
-    else entry?.reject(new Error(reply.message));
-  });
-  const failAll = (error: Error) => {
-    failure ??= error; // the first cause, not the exit that follows it
-    for (const entry of waiting.values()) entry.reject(error);
-    waiting.clear();
+  const start = (): Worker => {
+    const thread = spawnWorker(options);
+    let cause: Error | undefined;
+    thread.on('message', (reply: WorkerReply) => {
+      const entry = waiting.get(reply.id);
+      waiting.delete(reply.id);
+      if (reply.ok) entry?.resolve();
+      else entry?.reject(new Error(reply.message));
+    });
+    thread.on('error', (error) => {
+      cause = error;
+    });
+    thread.on('exit', (code) => {
+      if (worker === thread) worker = undefined;
+      const error = cause ?? new Error(`history writer thread exited (${code})`);
+      for (const entry of waiting.values()) entry.reject(error);
+      waiting.clear();
+    });
+    return thread;
   };
-  worker.on('error', failAll);
-  worker.on('exit', (code) => failAll(new Error(`history writer thread exited (${code})`)));
+  worker = start();
 
   return {
     writeBatch(batch: HistoryBatch, usage: UsageCount[]) {
-      if (failure) return Promise.reject(failure);
+      if (closing) return Promise.reject(new Error('history writer thread closed'));
+      worker ??= start();
+      const thread = worker;
       const id = ++nextId;
       return new Promise<void>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, batch, usage });
+        thread.postMessage({ id, batch, usage });
       });
     },
     async close() {
-      if (failure) return;
-      worker.postMessage('close');
-      await new Promise((resolve) => worker.once('exit', resolve));
+      closing = true;
+      const thread = worker;
+      if (!thread) return;
+      const exited = new Promise((resolve) => thread.once('exit', resolve));
+      thread.postMessage('close');
+      await exited;
     },
   };
 }
