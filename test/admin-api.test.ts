@@ -7,14 +7,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { type TestContext, test } from 'node:test';
-import { Ollama } from 'ollama';
+import type { Ollama } from 'ollama';
 import { request } from 'undici';
 import { pendingSetupUrl } from '../src/admin/setup-routes.js';
 import { createAdmin } from '../src/auth/admin-accounts.js';
 import { createAdminRepository } from '../src/store/admin-repository.js';
 import { openDatabase } from '../src/store/database.js';
 import { AdminClient, cookieAttributes, PASSWORD, signedIn } from './support/admin-client.js';
-import { BIN, eventually, startCompanion, type TestCompanion, tempDir } from './support/companion-harness.js';
+import {
+  BIN,
+  eventually,
+  ollamaClient,
+  startCompanion,
+  type TestCompanion,
+  tempDir,
+} from './support/companion-harness.js';
 import { type Emulator, startEmulator } from './support/ollama-emulator.js';
 
 interface TokenBody {
@@ -61,9 +68,6 @@ async function setup(t: TestContext): Promise<Setup> {
   const owner = await signedIn(server.url, server.companion, 'olivia', 'owner');
   return { emulator, server, owner };
 }
-
-const ollamaFor = (server: TestCompanion, secret: string) =>
-  new Ollama({ host: server.url, headers: { Authorization: `Bearer ${secret}` } });
 
 const ask = (ollama: Ollama, content: string) =>
   ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content }], stream: false });
@@ -136,7 +140,7 @@ test('a token created through the API answers its secret once and works at once 
   assert.equal(created.body.limits.maxConcurrent, 2);
   assert.equal(created.body.limits.total, null);
 
-  const answer = await ask(ollamaFor(server, secret), 'hello from the panel');
+  const answer = await ask(ollamaClient(server, secret), 'hello from the panel');
   assert.equal(answer.message.content, 'Echo: hello from the panel');
 
   // The secret is never shown again: not in the list, not in the token's page, not in the audit log.
@@ -158,7 +162,7 @@ test('each token shows its usage against its quotas', async (t) => {
     maxCalls: 10,
     callsPerHour: 5,
   });
-  const ollama = ollamaFor(server, created.body.token!);
+  const ollama = ollamaClient(server, created.body.token!);
   await ask(ollama, 'one');
   await ask(ollama, 'two');
   await ask(ollama, 'three');
@@ -174,7 +178,7 @@ test('each token shows its usage against its quotas', async (t) => {
 test('PATCH limits take effect on the very next request', async (t) => {
   const { server, owner } = await setup(t);
   const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', { name: 'script' });
-  const ollama = ollamaFor(server, created.body.token!);
+  const ollama = ollamaClient(server, created.body.token!);
   await ask(ollama, 'first');
   await ask(ollama, 'second');
 
@@ -206,7 +210,7 @@ test('PATCH limits take effect on the very next request', async (t) => {
 test('DELETE revokes a token at once: its client gets 401 and it cannot come back', async (t) => {
   const { server, owner } = await setup(t);
   const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', { name: 'leaked' });
-  const ollama = ollamaFor(server, created.body.token!);
+  const ollama = ollamaClient(server, created.body.token!);
   await ask(ollama, 'before');
 
   const revoked = await owner.call<TokenBody>('DELETE', `/admin/api/tokens/${created.body.id}`);
@@ -458,8 +462,8 @@ test('/api/companion/me shows a token holder only their own limits, usage and re
     historyMode: 'full',
   });
   const theirs = await owner.call<TokenBody>('POST', '/admin/api/tokens', { name: 'theirs' });
-  const me = ollamaFor(server, mine.body.token!);
-  const other = ollamaFor(server, theirs.body.token!);
+  const me = ollamaClient(server, mine.body.token!);
+  const other = ollamaClient(server, theirs.body.token!);
   for (const text of ['m1', 'm2', 'm3']) await ask(me, `mine ${text}`);
   await ask(other, 'a secret of someone else');
 

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { type Message, Ollama } from 'ollama';
+import type { Message } from 'ollama';
 import OpenAI from 'openai';
 import { tokenHistoryPage } from '../src/admin/history-routes.js';
+import type { UsagePoint } from '../src/store/history-search-repository.js';
 import { AdminClient, signedIn } from './support/admin-client.js';
-import { eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
+import { eventually, ollamaClient, startCompanion, type TestCompanion } from './support/companion-harness.js';
 import { type Emulator, startEmulator } from './support/ollama-emulator.js';
 
 interface Item {
@@ -72,9 +73,6 @@ async function setup(t: TestContext): Promise<Setup> {
   return { emulator, server, admin };
 }
 
-const ollamaFor = (server: TestCompanion, secret: string) =>
-  new Ollama({ host: server.url, headers: { Authorization: `Bearer ${secret}` } });
-
 /** Waits until `count` records are stored and complete. */
 async function settled(server: TestCompanion, count: number): Promise<void> {
   await eventually(() => {
@@ -93,7 +91,7 @@ async function history(admin: AdminClient, query: Record<string, string | number
 
 test('a word of the prompt or of the answer finds the exchange, case and accents ignored', async (t) => {
   const { server, admin } = await setup(t);
-  const ollama = ollamaFor(server, server.token('baker', { models: ['*'] }));
+  const ollama = ollamaClient(server, server.token('baker', { models: ['*'] }));
   for (const content of Object.keys(ANSWERS)) {
     await ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content }], stream: true });
   }
@@ -134,8 +132,8 @@ test('a word of the prompt or of the answer finds the exchange, case and accents
 
 test('filters by token, model, status and time, and pages newest first with an opaque cursor', async (t) => {
   const { server, admin } = await setup(t);
-  const alice = ollamaFor(server, server.token('alice', { models: ['*'] }));
-  const bob = ollamaFor(server, server.token('bob', { models: ['qwen3*'] }));
+  const alice = ollamaClient(server, server.token('alice', { models: ['*'] }));
+  const bob = ollamaClient(server, server.token('bob', { models: ['qwen3*'] }));
   for (let i = 0; i < 5; i++) {
     const messages = [{ role: 'user', content: `alice question ${i}` }];
     if (i % 2 === 0) for await (const _ of await alice.chat({ model: 'llama3.2', messages, stream: true }));
@@ -241,7 +239,7 @@ test('filters by token, model, status and time, and pages newest first with an o
 test('a multi-turn chat through the ollama client is one conversation; a new chat or another token is not', async (t) => {
   const { server, admin } = await setup(t);
   const secret = server.token('writer', { models: ['*'] });
-  const ollama = ollamaFor(server, secret);
+  const ollama = ollamaClient(server, secret);
   const messages: Message[] = [{ role: 'system', content: 'You are terse.' }];
   const turnIds: string[] = [];
   for (const [i, content] of ['Tell me a story', 'Make it longer', 'Now end it'].entries()) {
@@ -262,7 +260,7 @@ test('a multi-turn chat through the ollama client is one conversation; a new cha
     messages: [{ role: 'user', content: 'Tell me a story' }],
     stream: false,
   });
-  const other = ollamaFor(server, server.token('copycat', { models: ['*'] }));
+  const other = ollamaClient(server, server.token('copycat', { models: ['*'] }));
   await other.chat({ model: 'llama3.2', messages: messages.slice(0, 4), stream: false });
   // The openai client's conversations are grouped the same way.
   const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: secret });
@@ -326,7 +324,7 @@ test('a multi-turn chat through the ollama client is one conversation; a new cha
 test('redaction erases the content from the record, later turns, search and disk; a tombstone stays', async (t) => {
   const { server, admin } = await setup(t);
   const viewer = await signedIn(server.url, server.companion, 'vic', 'viewer');
-  const ollama = ollamaFor(server, server.token('leaky', { models: ['*'] }));
+  const ollama = ollamaClient(server, server.token('leaky', { models: ['*'] }));
   const messages: Message[] = [{ role: 'user', content: 'my password is quetzalcoatlus' }];
   const first = await ollama.chat({ model: 'llama3.2', messages, stream: false });
   messages.push(first.message, { role: 'user', content: 'tell me about pterosaurs' });
@@ -396,26 +394,15 @@ test('redaction erases the content from the record, later turns, search and disk
 test('usage series for the dashboard count requests, errors, tokens and latency per day, model and token', async (t) => {
   const { server } = await setup(t);
   const viewer = await signedIn(server.url, server.companion, 'val', 'viewer');
-  const alice = ollamaFor(server, server.token('alice', { models: ['*'] }));
-  const bob = ollamaFor(server, server.token('bob', { models: ['qwen3*'] }));
+  const alice = ollamaClient(server, server.token('alice', { models: ['*'] }));
+  const bob = ollamaClient(server, server.token('bob', { models: ['qwen3*'] }));
   for (let i = 0; i < 3; i++)
     await alice.chat({ model: 'llama3.2', messages: [{ role: 'user', content: `q${i}` }] });
   await bob.chat({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'hello' }] });
   await assert.rejects(bob.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'no' }] }));
   await settled(server, 5);
 
-  interface Point {
-    key: string;
-    label?: string;
-    requests: number;
-    errors: number;
-    refused: number;
-    promptTokens: number;
-    completionTokens: number;
-    avgLatencyMs: number | null;
-    p95LatencyMs: number | null;
-  }
-  type Usage = { by: string; since: string; until: string; series: Point[]; totals: Point };
+  type Usage = { by: string; since: string; until: string; series: UsagePoint[]; totals: UsagePoint };
   const byDay = await viewer.call<Usage>('GET', '/admin/api/usage?by=day');
   assert.equal(byDay.status, 200, byDay.text);
   assert.equal(byDay.body.by, 'day');

@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import type { HistoryRecord } from '../src/history/history-record.js';
-import { eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
+import { eventually, ollamaClient, startCompanion, type TestCompanion } from './support/companion-harness.js';
 import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
 
 async function setup(t: TestContext, options: EmulatorOptions = {}) {
@@ -18,10 +17,6 @@ async function setup(t: TestContext, options: EmulatorOptions = {}) {
   t.after(() => emulator.close());
   const companion = await startCompanion(t, emulator.url);
   return { emulator, companion };
-}
-
-function ollamaClient(companion: TestCompanion, secret: string): Ollama {
-  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
 }
 
 /** Every history record on disk, in start order, after writing what is pending. */

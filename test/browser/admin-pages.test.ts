@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import {
   addAdmin,
   historySettled,
-  ollamaClient,
   openBrowser,
   signInToPanel,
   startPanelCompanion,
 } from '../support/browser.js';
+import { ollamaClient } from '../support/companion-harness.js';
 
 const MODEL = 'llama3.2:latest';
 

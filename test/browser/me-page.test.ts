@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { historySettled, ollamaClient, openBrowser, startPanelCompanion } from '../support/browser.js';
+import { historySettled, openBrowser, startPanelCompanion } from '../support/browser.js';
+import { ollamaClient } from '../support/companion-harness.js';
 
 const MODEL = 'llama3.2:latest';
 

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   historySettled,
-  ollamaClient,
   openBrowser,
   overflowsSideways,
   PHONE,
   startPanelCompanion,
 } from '../support/browser.js';
+import { ollamaClient } from '../support/companion-harness.js';
 
 const MODEL = 'llama3.2:latest';
 

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Ollama } from 'ollama';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
 import { type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
@@ -170,11 +169,6 @@ export async function startPanelCompanion(
   const companion = await startCompanion(t, emulator.url);
   await addAdmin(companion, 'olivia', 'owner password', 'owner');
   return { emulator, companion };
-}
-
-/** The `ollama` npm client as a token holder configures it. */
-export function ollamaClient(companion: TestCompanion, secret: string): Ollama {
-  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
 }
 
 /** Resolves once at least `count` requests are recorded, finished, in history. */

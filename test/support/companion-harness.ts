@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Ollama } from 'ollama';
 import type { Config } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { TokenPolicyInput } from '../../src/policy/token.js';
@@ -101,4 +102,9 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** The `ollama` npm client as a token holder configures it. */
+export function ollamaClient(companion: Pick<TestCompanion, 'url'>, secret: string): Ollama {
+  return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
 }
