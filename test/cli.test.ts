@@ -321,9 +321,9 @@ test('history export prints one JSON record per line; --token, --model and --sin
   const dataDir = tempDir(t);
   const run = cli(dataDir);
   const { companion, emulator } = await serverOn(t, dataDir);
-  const [one, two] = (
-    await Promise.all([run('token', 'create', '--name', 'one'), run('token', 'create', '--name', 'two')])
-  ).map((result) => ok(result, 'create').trim()) as [string, string];
+  // One after the other, so once the server knows `two` it knows `one` as well.
+  const one = ok(await run('token', 'create', '--name', 'one'), 'create').trim();
+  const two = ok(await run('token', 'create', '--name', 'two'), 'create').trim();
   await eventually(async () => ((await status(companion.url, two)) === 200 ? true : undefined), 2000);
   const onDisk = (count: number) =>
     eventually(() => {
