@@ -52,11 +52,27 @@ export interface ProxyDeps {
 
 type Framing = 'ndjson' | 'sse' | 'other';
 
-function framingOf(contentType: string | string[] | undefined): Framing {
-  const type = String(contentType ?? '');
+function framingOf(contentType: string | undefined): Framing {
+  const type = contentType ?? '';
   if (type.includes('ndjson')) return 'ndjson';
   if (type.includes('event-stream')) return 'sse';
   return 'other';
+}
+
+/**
+ * The companion's own headers (CORS) followed by Ollama's, as one flat list: Node writes
+ * such a list as it is, where an object would be copied and checked name by name.
+ */
+function headerList(preset: InboundRequest['presetHeaders'], upstream: string[]): string[] {
+  const list: string[] = [];
+  for (const name in preset) {
+    const value = preset[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const one of value) list.push(name, one);
+    else list.push(name, String(value));
+  }
+  for (const field of upstream) list.push(field);
+  return list;
 }
 
 function upstreamFailure(error: Error): CompanionError {
@@ -217,16 +233,16 @@ export class ProxyHandler {
               : null,
       },
       {
-        onStart(upstreamStatus, headers) {
+        onStart(upstreamStatus, head) {
           status = upstreamStatus;
-          framing = framingOf(headers['content-type']);
-          tap = createAnswerTap(endpoint.answer, headers['content-type'] as string | undefined, status);
+          framing = framingOf(head.contentType);
+          tap = createAnswerTap(endpoint.answer, head.contentType, status);
           if (filterList && status === 200) {
             listBuffer = [];
             return;
           }
           // The headers leave with the first body chunk, in one write, as Ollama's do.
-          res.writeHead(status, { ...inbound.presetHeaders, ...headers });
+          res.writeHead(status, headerList(inbound.presetHeaders, head.fields));
         },
         onData(chunk, resume) {
           if (ttftMs === null) ttftMs = performance.now() - t0;

@@ -35,9 +35,29 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'vary',
 ]);
 
+/** Ollama's answer head: its status line's headers, minus the dropped ones. */
+export interface UpstreamHead {
+  contentType: string | undefined;
+  /** Name/value pairs, flat (`[name, value, name, value, …]`), names lower-cased. */
+  fields: string[];
+}
+
+function upstreamHead(raw: Buffer[]): UpstreamHead {
+  const fields: string[] = [];
+  let contentType: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    if (DROPPED_RESPONSE_HEADERS.has(name)) continue;
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'content-type') contentType = value;
+    fields.push(name, value);
+  }
+  return { contentType, fields };
+}
+
 export interface UpstreamSink {
   /** Status and headers arrived; the body follows. */
-  onStart(status: number, headers: Record<string, string | string[]>): void;
+  onStart(status: number, head: UpstreamHead): void;
   /** A body chunk; return false to pause until `resume` is called. */
   onData(chunk: Buffer, resume: () => void): boolean;
   onEnd(): void;
@@ -81,29 +101,30 @@ export class UpstreamClient {
       const value = request.clientHeaders[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    let controller: Dispatcher.DispatchController | undefined;
+    // undici's own handler interface (raw header bytes, resume callback): the newer
+    // controller-style interface goes through an adapter that costs a header parse and
+    // two extra calls per chunk on the hot path.
+    let abortUpstream: ((reason: Error) => void) | undefined;
     let pendingAbort: Error | undefined;
+    let resumeUpstream: () => void = () => {};
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (pendingAbort) c.abort(pendingAbort);
+      onConnect(abort) {
+        abortUpstream = abort;
+        if (pendingAbort) abort(pendingAbort);
       },
-      onResponseStart(c, status, rawHeaders) {
-        if (status < 200) return; // 1xx informational
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(rawHeaders)) {
-          if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) out[name] = value;
-        }
-        sink.onStart(status, out);
-        void c;
+      onHeaders(status, rawHeaders, resume) {
+        if (status < 200) return true; // 1xx informational
+        resumeUpstream = resume;
+        sink.onStart(status, upstreamHead(rawHeaders));
+        return true;
       },
-      onResponseData(c, chunk) {
-        if (!sink.onData(chunk, () => c.resume())) c.pause();
+      onData(chunk) {
+        return sink.onData(chunk, resumeUpstream);
       },
-      onResponseEnd() {
+      onComplete() {
         sink.onEnd();
       },
-      onResponseError(_c, error) {
+      onError(error) {
         sink.onError(error);
       },
     };
@@ -119,7 +140,7 @@ export class UpstreamClient {
     );
     return {
       abort(reason) {
-        if (controller) controller.abort(reason);
+        if (abortUpstream) abortUpstream(reason);
         else pendingAbort = reason;
       },
     };
