@@ -24,6 +24,8 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
     loggerInstance: companion.log,
     // Requests are logged by the proxy with the cleaned path and the token prefix only.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nothing logs through the per-request logger, so no child logger is made per request.
+    childLoggerFactory: (logger) => logger,
     // HEAD routes are catalogued explicitly, like Ollama's.
     exposeHeadRoutes: false,
     bodyLimit: config.bodyLimitBytes,
@@ -35,7 +37,9 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
 
   const allowed = createOriginMatcher(config.corsOrigins);
   await app.register(cors, {
-    origin: (origin, callback) => callback(null, origin === undefined || allowed(origin)),
+    // A request without Origin is not a CORS request (curl, scripts, same-origin GETs):
+    // it gets no CORS headers, as Ollama's own CORS layer does.
+    origin: (origin, callback) => callback(null, origin !== undefined && allowed(origin)),
     methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
     maxAge: 600,
   });
