@@ -246,12 +246,15 @@ export class ProxyHandler {
         },
         onData(chunk, resume) {
           if (ttftMs === null) ttftMs = performance.now() - t0;
-          tap!.push(chunk);
           if (listBuffer) {
             listBuffer.push(chunk);
+            tap!.push(chunk);
             return true;
           }
-          if (res.write(chunk)) return true;
+          // The chunk leaves first; reading it for history can wait that long.
+          const flowing = res.write(chunk);
+          tap!.push(chunk);
+          if (flowing) return true;
           res.once('drain', resume);
           return false;
         },
