@@ -4,7 +4,7 @@
  * load generator. Prints a table with the targets beside the figures and writes bench/results.json.
  *
  * Options: --seconds N (each measured wrk phase, default 10), --warmup N (default 2), --streams N (256),
- * --chunks N (50), --chunk-delay-ms N (20), --waves N (3), --profile (CPU-profile the companion and rank
+ * --chunks N (50), --chunk-delay-ms N (20), --waves N (3), --warmup-waves N (3), --profile (CPU-profile the companion and rank
  * its hot spots), --no-build (use dist/ as it is), --keep (keep the temporary directory), --wait-quiet N (wait
  * up to N s, default 30, for other processes to leave the CPUs alone; 0 to skip), --history-records N (history
  * search over N stored records, default 1,000,000; 0 to skip).
@@ -50,6 +50,8 @@ const BIN = join(ROOT, 'bin', 'ollama-companion.js');
 const EMULATOR = join(ROOT, 'test', 'support', 'emulator-main.ts');
 const RESULTS = join(ROOT, 'bench', 'results.json');
 const MODEL = 'llama3.2:latest';
+/** The Node flags the executable's `#!/usr/bin/env -S node …` line sets, so the companion runs as installed. */
+const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
 const TARGETS = {
   addedP50Ms: 0.25,
@@ -67,6 +69,7 @@ const { values: opts } = parseArgs({
     chunks: { type: 'string', default: '50' },
     'chunk-delay-ms': { type: 'string', default: '20' },
     waves: { type: 'string', default: '3' },
+    'warmup-waves': { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -88,6 +91,7 @@ const STREAMS = positive('streams', opts.streams);
 const CHUNKS = positive('chunks', opts.chunks);
 const CHUNK_DELAY_MS = positive('chunk-delay-ms', opts['chunk-delay-ms']);
 const WAVES = positive('waves', opts.waves);
+const WARMUP_WAVES = positive('warmup-waves', opts['warmup-waves']);
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -142,6 +146,7 @@ async function startCompanion(
   const child = spawnTracked(
     process.execPath,
     [
+      ...NODE_FLAGS,
       ...profileArgs,
       BIN,
       'serve',
@@ -338,6 +343,9 @@ async function main(): Promise<void> {
   const host = machine(wrkVersion);
   say(`Machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGb} GB, Node ${host.node}, ${host.kernel}`);
   say(`Load generator: ${wrkVersion}`);
+  say(
+    `Companion: node ${[...NODE_FLAGS, 'bin/ollama-companion.js'].join(' ')} serve (the executable's own flags)`,
+  );
 
   if (!opts['no-build']) {
     say('Building (npm run build)…');
@@ -431,10 +439,13 @@ async function main(): Promise<void> {
     const streamDirect = { url: slow.url };
     const streamCompanion = { url: companionB.url, authorization };
     say(
-      `Streams: ${STREAMS} at once, ${expected} chunks ${CHUNK_DELAY_MS} ms apart; 1 warm-up + ${WAVES} waves each…`,
+      `Streams: ${STREAMS} at once, ${expected} chunks ${CHUNK_DELAY_MS} ms apart; ${WARMUP_WAVES} warm-up + ${WAVES} waves each…`,
     );
-    await runWave(directPool, streamDirect, wave, waveTimeout);
-    await runWave(companionPool, streamCompanion, wave, waveTimeout);
+    // Both sides start cold; a server lives warm, so the measured waves come after the JIT has settled.
+    for (let i = 0; i < WARMUP_WAVES; i++) {
+      await runWave(directPool, streamDirect, wave, waveTimeout);
+      await runWave(companionPool, streamCompanion, wave, waveTimeout);
+    }
     const directOutcomes: StreamOutcome[] = [];
     const companionOutcomes: StreamOutcome[] = [];
     const directWalls: number[] = [];
