@@ -325,14 +325,13 @@ export class ProxyHandler {
     const model = parsedModel(result);
     const durationMs = performance.now() - t0;
     const answer = result.answer;
-    deps.metrics.requests.inc({ endpoint: endpoint.path, status: result.status });
-    deps.metrics.duration.observe({ endpoint: endpoint.path }, durationMs / 1000);
-    if (result.ttftMs !== null)
-      deps.metrics.timeToFirstChunk.observe({ endpoint: endpoint.path }, result.ttftMs / 1000);
-    if (answer?.promptTokens) deps.metrics.tokens.inc({ kind: 'prompt', model }, answer.promptTokens);
-    if (answer?.completionTokens) {
-      deps.metrics.tokens.inc({ kind: 'completion', model }, answer.completionTokens);
-    }
+    deps.metrics.tally.request(
+      endpoint.path,
+      result.status,
+      durationMs / 1000,
+      result.ttftMs === null ? null : result.ttftMs / 1000,
+    );
+    if (answer) deps.metrics.tally.modelTokens(model, answer.promptTokens ?? 0, answer.completionTokens ?? 0);
     if (record) {
       const full = mode === 'full';
       const end: HistoryEnd = {
