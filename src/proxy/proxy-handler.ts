@@ -3,7 +3,6 @@
  * authorize, reserve a quota slot, forward to Ollama, stream the answer back chunk by
  * chunk while a tap reassembles it for history, then release the slot and record.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -11,6 +10,7 @@ import { assertEnabled, type KnownToken, type TokenDirectory } from '../auth/tok
 import { CompanionError } from '../errors/companion-error.js';
 import type { HistoryEnd, HistoryStart } from '../history/history-record.js';
 import type { HistoryHandle, HistoryWriter } from '../history/history-writer.js';
+import { newRecordId } from '../history/record-id.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { authorize } from '../policy/access-policy.js';
 import type { QuotaLedger, Reservation } from '../policy/quota-ledger.js';
@@ -101,7 +101,7 @@ export class ProxyHandler {
       if (!known || known.token.historyMode === 'off') return;
       mode = known.token.historyMode;
       const start: HistoryStart = {
-        id: randomUUID(),
+        id: newRecordId(startedAt),
         servedBy: deps.nodeId,
         tokenId: known.token.id,
         tokenName: known.token.name,
