@@ -20,6 +20,7 @@ import type { Endpoint } from './endpoint-catalogue.js';
 import { filterModelList } from './model-list-filter.js';
 import { type ParsedRequest, parseRequest, requestForHistory } from './request-body.js';
 import { type AnswerTap, createAnswerTap } from './taps/answer-tap.js';
+import { type Framing, framingOf } from './taps/framing.js';
 import type { UpstreamClient } from './upstream-client.js';
 
 /** A request as the HTTP layer hands it over. */
@@ -48,15 +49,6 @@ export interface ProxyDeps {
   nodeId: string;
   publicStatus: boolean;
   tokenFromHeaders: (headers: IncomingHttpHeaders) => string | undefined;
-}
-
-type Framing = 'ndjson' | 'sse' | 'other';
-
-function framingOf(contentType: string | undefined): Framing {
-  const type = contentType ?? '';
-  if (type.includes('ndjson')) return 'ndjson';
-  if (type.includes('event-stream')) return 'sse';
-  return 'other';
 }
 
 /**
@@ -191,7 +183,7 @@ export class ProxyHandler {
     const refuse = this.refuse.bind(this);
     const t0 = performance.now();
     let tap: AnswerTap | undefined;
-    let framing: Framing = 'other';
+    let framing: Framing = 'json';
     let status = 0;
     let ttftMs: number | null = null;
     let ended = false;
@@ -303,7 +295,7 @@ export class ProxyHandler {
             return;
           }
           if (!res.headersSent) res.writeHead(status, inbound.presetHeaders);
-          if (framing !== 'other') res.write(streamErrorChunk(endpoint.wire, framing, failure));
+          if (framing !== 'json') res.write(streamErrorChunk(endpoint.wire, framing, failure));
           res.end();
           end({ status, outcome: 'error', error: publicMessage(failure), ttftMs, answer: answerOf() });
         },
