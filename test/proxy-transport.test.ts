@@ -469,3 +469,58 @@ test('Ollama silent past the upstream timeout: 504 in the route’s wire shape',
   assert.match(String(body.error.message), /did not answer in time/);
   await emulator.waitFor((e) => e.stats.aborted === 1, 3000);
 });
+
+test('a request is answered the same whichever way it is routed inside the companion', async (t) => {
+  const emulator = await emulatorFor(t);
+  const companion = await startCompanion(t, emulator.url);
+  const secret = companion.token('routes');
+  const body = JSON.stringify({
+    model: 'llama3.2',
+    messages: [{ role: 'user', content: 'same' }],
+    stream: false,
+  });
+  // Plain, with a query string, and with the token in the path: the last two take the
+  // general route, the first the short one in front of it.
+  const forms = [
+    { path: '/api/chat', headers: { authorization: `Bearer ${secret}` } },
+    { path: '/api/chat?via=query', headers: { authorization: `Bearer ${secret}` } },
+    { path: `/t/${secret}/api/chat`, headers: {} },
+  ];
+  for (const form of forms) {
+    const res = await request(`${companion.url}${form.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...form.headers },
+      body,
+    });
+    assert.equal(res.statusCode, 200, form.path.replace(secret, '…'));
+    assert.equal(res.headers.vary, 'Origin');
+    assert.equal(((await res.body.json()) as { message: { content: string } }).message.content, 'Echo: same');
+    const refused = await request(`${companion.url}${form.path.replace(secret, 'oc_wrong')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer oc_wrong' },
+      body,
+    });
+    assert.equal(refused.statusCode, 401);
+    assert.deepEqual(await refused.body.json(), { error: 'invalid token' });
+  }
+  assert.equal(emulator.requests.length, forms.length);
+});
+
+test('a client that leaves halfway through its body costs nothing and the server carries on', async (t) => {
+  const emulator = await emulatorFor(t);
+  const companion = await startCompanion(t, emulator.url);
+  const secret = companion.token('halfway');
+  const { port } = new URL(companion.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${secret}\r\n` +
+      'Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":"llama3.2","mess',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  socket.destroy();
+  const ollama = new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+  const answer = await ollama.chat({ model: 'llama3.2', messages: [{ role: 'user', content: 'after' }] });
+  assert.equal(answer.message.content, 'Echo: after');
+  assert.equal(emulator.requests.length, 1, 'the cut request never reached Ollama');
+});

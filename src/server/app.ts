@@ -2,25 +2,24 @@
  * Assembles the HTTP app from the companion's parts. Wiring only: each concern lives
  * in the module it is registered from.
  */
-import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminPlugin } from '../admin/admin-plugin.js';
 import type { Companion } from './companion.js';
 import { createOriginMatcher } from './cors-origins.js';
 import { installErrorHandlers } from './http-errors.js';
+import { serverFactory } from './http-server.js';
 import { metricsRoute } from './metrics-route.js';
 import { rewriteUrl } from './path-guard.js';
-import { proxyRoutes } from './proxy-routes.js';
+import { ProxyFastPath } from './proxy-fast-path.js';
+import { createProxyHandler, proxyRoutes } from './proxy-routes.js';
 
 export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   const { config } = companion;
-  const https =
-    config.tlsCert && config.tlsKey
-      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
-      : {};
+  const proxy = createProxyHandler(companion);
+  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes);
   const app = Fastify({
-    ...https,
+    serverFactory: serverFactory(config, fastPath),
     loggerInstance: companion.log,
     // Requests are logged by the proxy with the cleaned path and the token prefix only.
     logController: new LogController({ disableRequestLogging: true }),
@@ -32,8 +31,11 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
     rewriteUrl,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    keepAliveTimeout: 65_000,
   }) as unknown as FastifyInstance;
+  app.addHook('preClose', (done) => {
+    fastPath.close();
+    done();
+  });
 
   const allowed = createOriginMatcher(config.corsOrigins);
   await app.register(cors, {
@@ -46,6 +48,6 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   installErrorHandlers(app, companion);
   await app.register(metricsRoute, companion);
   await app.register(adminPlugin, companion);
-  await app.register(proxyRoutes, companion);
+  await app.register(proxyRoutes, proxy);
   return app;
 }

@@ -24,8 +24,9 @@ function toInbound(request: FastifyRequest, reply: FastifyReply): InboundRequest
   };
 }
 
-export async function proxyRoutes(app: FastifyInstance, companion: Companion): Promise<void> {
-  const handler = new ProxyHandler({
+/** The one proxy handler, shared by these routes and the fast path in front of Fastify. */
+export function createProxyHandler(companion: Companion): ProxyHandler {
+  return new ProxyHandler({
     directory: companion.directory,
     ledger: companion.ledger,
     upstream: companion.upstream,
@@ -36,6 +37,9 @@ export async function proxyRoutes(app: FastifyInstance, companion: Companion): P
     publicStatus: companion.config.publicStatus,
     tokenFromHeaders,
   });
+}
+
+export async function proxyRoutes(app: FastifyInstance, handler: ProxyHandler): Promise<void> {
   const route = (scope: FastifyInstance, endpoint: Endpoint, bodyLimit?: number) =>
     scope.route({
       method: endpoint.method,
