@@ -17,7 +17,7 @@ import { createProxyHandler, proxyRoutes } from './proxy-routes.js';
 export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   const { config } = companion;
   const proxy = createProxyHandler(companion);
-  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes);
+  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log);
   const app = Fastify({
     serverFactory: serverFactory(config, fastPath),
     loggerInstance: companion.log,

@@ -10,8 +10,11 @@
  * proxy handler sees the same request either way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import type { InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
+import { errorBody, errorHeaders } from './error-shapes.js';
 
 /** The header the CORS layer sets on every answer whose origin rule is dynamic. */
 const PRESET_HEADERS = { vary: 'Origin' };
@@ -23,6 +26,7 @@ export class ProxyFastPath {
   constructor(
     private readonly handler: ProxyHandler,
     private readonly bodyLimit: number,
+    private readonly log: Logger,
   ) {
     for (const endpoint of ENDPOINTS) {
       if (endpoint.body === 'stream' || endpoint.path.includes(':')) continue;
@@ -41,9 +45,10 @@ export class ProxyFastPath {
     const endpoint = this.routes.get(`${req.method} ${req.url}`);
     if (!endpoint || req.headers['transfer-encoding'] !== undefined) return false;
     const announced = req.headers['content-length'];
-    if (announced === undefined) {
-      if (req.method === 'POST') return false;
-      this.handler.handle(endpoint, this.inbound(req, endpoint, undefined), res);
+    // Only POST bodies are read (Fastify skips GET and HEAD bodies, parses DELETE ones).
+    if (req.method !== 'POST') {
+      if (announced !== undefined) return false;
+      this.handle(endpoint, req, res, undefined);
       return true;
     }
     const length = Number(announced);
@@ -52,10 +57,25 @@ export class ProxyFastPath {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // A client that leaves mid-body gets no answer, and nothing was forwarded yet.
     req.on('error', () => {});
-    req.on('end', () => {
-      this.handler.handle(endpoint, this.inbound(req, endpoint, Buffer.concat(chunks, length)), res);
-    });
+    req.on('end', () => this.handle(endpoint, req, res, Buffer.concat(chunks, length)));
     return true;
+  }
+
+  private handle(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, body: Buffer | undefined) {
+    try {
+      this.handler.handle(endpoint, this.inbound(req, endpoint, body), res);
+    } catch (error) {
+      // Fastify would have caught this and answered 500; here it must not take the process down.
+      this.log.error({ err: error, path: endpoint.path }, 'request failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const failure = new CompanionError('internal', 500, 'internal', { cause: error });
+      res
+        .writeHead(500, { ...PRESET_HEADERS, ...errorHeaders(failure) })
+        .end(errorBody(endpoint.wire, failure));
+    }
   }
 
   private inbound(req: IncomingMessage, endpoint: Endpoint, body: Buffer | undefined): InboundRequest {
