@@ -26,6 +26,9 @@ export function serverFactory(config: Config, fastPath: ProxyFastPath) {
     // Longer than the usual 60 s idle timeout of clients and reverse proxies, so the
     // server is never the side that closes a connection a client is about to reuse.
     server.keepAliveTimeout = 65_000;
+    // No cap on a whole request's duration, as on the server Fastify would have made
+    // (Node's default is 5 minutes): a model blob upload can take longer than that.
+    server.requestTimeout = 0;
     return server;
   };
 }
