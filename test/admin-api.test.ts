@@ -16,13 +16,14 @@ import { openDatabase } from '../src/store/database.js';
 import { AdminClient, cookieAttributes, PASSWORD, signedIn } from './support/admin-client.js';
 import {
   BIN,
+  emulatorFor,
   eventually,
   ollamaClient,
   startCompanion,
   type TestCompanion,
   tempDir,
 } from './support/companion-harness.js';
-import { type Emulator, startEmulator } from './support/ollama-emulator.js';
+import type { Emulator } from './support/ollama-emulator.js';
 
 interface TokenBody {
   id: string;
@@ -62,8 +63,7 @@ interface Setup {
 }
 
 async function setup(t: TestContext): Promise<Setup> {
-  const emulator = await startEmulator({ chunks: 2 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunks: 2 });
   const server = await startCompanion(t, emulator.url);
   const owner = await signedIn(server.url, server.companion, 'olivia', 'owner');
   return { emulator, server, owner };
@@ -347,8 +347,7 @@ test('the audit log says who did what, when and from where, newest first, in pag
 });
 
 test('the one-time setup link creates the first owner once, signs them in, then is refused', async (t) => {
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const server = await startCompanion(t, emulator.url);
   const url = pendingSetupUrl(server.companion);
   assert.ok(url, 'a setup link exists while there is no admin');
@@ -403,8 +402,7 @@ test('the one-time setup link creates the first owner once, signs them in, then 
 });
 
 test('a companion that already has an admin prints no setup link and refuses setup', async (t) => {
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const dataDir = tempDir(t);
   const db = openDatabase(dataDir);
   await createAdmin(createAdminRepository(db), 'cli-made', PASSWORD, 'owner');
@@ -423,8 +421,7 @@ test('a companion that already has an admin prints no setup link and refuses set
 });
 
 test('`serve` on an empty data dir prints the setup link as one line, and the link works', async (t) => {
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const dataDir = tempDir(t);
   const child = spawn(
     process.execPath,

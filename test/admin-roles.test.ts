@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { AdminClient, addAdmin, PASSWORD, signedIn } from './support/admin-client.js';
-import { startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, startCompanion, type TestCompanion } from './support/companion-harness.js';
 
 interface AuditItem {
   adminUsername: string | null;
@@ -34,8 +33,7 @@ interface Roles {
 }
 
 async function setup(t: TestContext): Promise<Roles> {
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const server = await startCompanion(t, emulator.url);
   const owner = await signedIn(server.url, server.companion, 'olivia', 'owner');
   const admin = await signedIn(server.url, server.companion, 'adam', 'admin');

@@ -13,8 +13,7 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { AdminClient, addAdmin, cookieAttributes, PASSWORD, signedIn } from './support/admin-client.js';
-import { startCompanion, type TestCompanion, tempDir } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, startCompanion, type TestCompanion, tempDir } from './support/companion-harness.js';
 
 interface AuditItem {
   adminUsername: string | null;
@@ -25,8 +24,7 @@ interface AuditItem {
 }
 
 async function setup(t: TestContext) {
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const server = await startCompanion(t, emulator.url);
   const owner = await signedIn(server.url, server.companion, 'olivia', 'owner');
   return { server, owner };
@@ -265,8 +263,7 @@ test('under HTTPS the session cookie is Secure', async (t) => {
     t.skip('openssl is not available to make a test certificate');
     return;
   }
-  const emulator = await startEmulator({});
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, {});
   const server = await startCompanion(t, emulator.url, { tlsCert: cert, tlsKey: key });
   await addAdmin(server.companion, 'olivia', 'owner');
   assert.ok(server.url.startsWith('https://'));

@@ -14,14 +14,15 @@ import { test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { BIN, eventually, runCli, startCompanion, tempDir } from './support/companion-harness.js';
-import { type Emulator, startEmulator } from './support/ollama-emulator.js';
-
-async function emulatorFor(t: TestContext): Promise<Emulator> {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
-  return emulator;
-}
+import {
+  BIN,
+  emulatorFor,
+  eventually,
+  runCli,
+  startCompanion,
+  tempDir,
+} from './support/companion-harness.js';
+import type { Emulator } from './support/ollama-emulator.js';
 
 interface Answer {
   status: number;

@@ -6,19 +6,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { startCompanion } from './support/companion-harness.js';
-import { type Emulator, startEmulator } from './support/ollama-emulator.js';
-
-async function emulatorFor(t: TestContext): Promise<Emulator> {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
-  return emulator;
-}
+import { emulatorFor, startCompanion } from './support/companion-harness.js';
 
 interface Answer {
   status: number;

@@ -9,8 +9,14 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import { request } from 'undici';
-import { type CliResult, eventually, runCli, startCompanion, tempDir } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import {
+  type CliResult,
+  emulatorFor,
+  eventually,
+  runCli,
+  startCompanion,
+  tempDir,
+} from './support/companion-harness.js';
 
 const SECRET = /^oc_[A-Za-z0-9_-]{20,}$/;
 
@@ -53,8 +59,7 @@ async function status(url: string, secret: string): Promise<number> {
 }
 
 async function serverOn(t: TestContext, dataDir: string) {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url, { dataDir });
   return { emulator, companion };
 }

@@ -13,8 +13,7 @@ import { Ollama } from 'ollama';
 import { request } from 'undici';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
 import { type AdminClient, signedIn } from './support/admin-client.js';
-import { eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
 
 /** RFC 4180: fields separated by commas, quoted fields may hold commas, quotes ("") and line breaks. */
 function parseCsv(text: string): string[][] {
@@ -47,8 +46,7 @@ function parseCsv(text: string): string[][] {
 }
 
 async function setup(t: TestContext): Promise<{ server: TestCompanion; admin: AdminClient }> {
-  const emulator = await startEmulator({ chunks: 2 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunks: 2 });
   const server = await startCompanion(t, emulator.url);
   const admin = await signedIn(server.url, server.companion, 'eve', 'viewer');
   return { server, admin };

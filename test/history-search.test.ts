@@ -13,8 +13,14 @@ import OpenAI from 'openai';
 import { tokenHistoryPage } from '../src/admin/history-routes.js';
 import type { UsagePoint } from '../src/store/history-search-repository.js';
 import { AdminClient, signedIn } from './support/admin-client.js';
-import { eventually, ollamaClient, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { type Emulator, startEmulator } from './support/ollama-emulator.js';
+import {
+  emulatorFor,
+  eventually,
+  ollamaClient,
+  startCompanion,
+  type TestCompanion,
+} from './support/companion-harness.js';
+import type { Emulator } from './support/ollama-emulator.js';
 
 interface Item {
   id: string;
@@ -63,11 +69,10 @@ interface Setup {
 }
 
 async function setup(t: TestContext): Promise<Setup> {
-  const emulator = await startEmulator({
+  const emulator = await emulatorFor(t, {
     chunks: 3,
     answer: ({ prompt }) => ANSWERS[prompt] ?? `Echo: ${prompt}`,
   });
-  t.after(() => emulator.close());
   const server = await startCompanion(t, emulator.url);
   const admin = await signedIn(server.url, server.companion, 'ada', 'admin');
   return { emulator, server, admin };

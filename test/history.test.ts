@@ -9,12 +9,17 @@ import { type TestContext, test } from 'node:test';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import type { HistoryRecord } from '../src/history/history-record.js';
-import { eventually, ollamaClient, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
+import {
+  emulatorFor,
+  eventually,
+  ollamaClient,
+  startCompanion,
+  type TestCompanion,
+} from './support/companion-harness.js';
+import type { Emulator, EmulatorOptions } from './support/ollama-emulator.js';
 
 async function setup(t: TestContext, options: EmulatorOptions = {}) {
-  const emulator = await startEmulator(options);
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, options);
   const companion = await startCompanion(t, emulator.url);
   return { emulator, companion };
 }

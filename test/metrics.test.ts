@@ -7,12 +7,10 @@ import { createServer } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import { request } from 'undici';
-import { startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, startCompanion, type TestCompanion } from './support/companion-harness.js';
 
 async function setup(t: TestContext, settings: Parameters<typeof startCompanion>[2] = {}) {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url, settings);
   return { emulator, companion };
 }

@@ -5,19 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { TestContext } from 'node:test';
 import { test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
-import { eventually, runCli, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
-
-async function emulatorFor(t: TestContext, options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = await startEmulator(options);
-  t.after(() => emulator.close());
-  return emulator;
-}
+import {
+  emulatorFor,
+  eventually,
+  runCli,
+  startCompanion,
+  type TestCompanion,
+} from './support/companion-harness.js';
+import { type Emulator, startEmulator } from './support/ollama-emulator.js';
 
 interface Answer {
   status: number;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import { request } from 'undici';
-import { eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
+import type { Emulator, EmulatorOptions } from './support/ollama-emulator.js';
 
 interface Setup {
   emulator: Emulator;
@@ -22,8 +22,7 @@ async function setup(
   emulatorOptions: EmulatorOptions = {},
   policy: Parameters<TestCompanion['token']>[1] = {},
 ): Promise<Setup> {
-  const emulator = await startEmulator(emulatorOptions);
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, emulatorOptions);
   const companion = await startCompanion(t, emulator.url);
   const secret = companion.token('native', {
     scopes: ['inference', 'embeddings', 'read', 'show'],

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, startCompanion, type TestCompanion } from './support/companion-harness.js';
+import type { Emulator, EmulatorOptions } from './support/ollama-emulator.js';
 
 interface Setup {
   emulator: Emulator;
@@ -22,8 +22,7 @@ async function setup(
   emulatorOptions: EmulatorOptions = {},
   policy: Parameters<TestCompanion['token']>[1] = {},
 ): Promise<Setup> {
-  const emulator = await startEmulator(emulatorOptions);
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, emulatorOptions);
   const companion = await startCompanion(t, emulator.url);
   const secret = companion.token('openai-user', policy);
   const openai = new OpenAI({ baseURL: `${companion.url}/v1`, apiKey: secret, maxRetries: 0 });

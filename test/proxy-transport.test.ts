@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import { Agent, request } from 'undici';
-import { eventually, startCompanion, type TestCompanion, tempDir } from './support/companion-harness.js';
-import { type Emulator, type EmulatorOptions, startEmulator } from './support/ollama-emulator.js';
-
-async function emulatorFor(t: TestContext, options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = await startEmulator(options);
-  t.after(() => emulator.close());
-  return emulator;
-}
+import {
+  emulatorFor,
+  eventually,
+  startCompanion,
+  type TestCompanion,
+  tempDir,
+} from './support/companion-harness.js';
+import type { Emulator } from './support/ollama-emulator.js';
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

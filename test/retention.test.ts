@@ -12,8 +12,7 @@ import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js'
 import { RetentionJob } from '../src/history/retention-job.js';
 import { createSettingsRepository } from '../src/store/settings-repository.js';
 import { type AdminClient, signedIn } from './support/admin-client.js';
-import { eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
-import { startEmulator } from './support/ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
 
 const DAY = 86_400_000;
 
@@ -24,8 +23,7 @@ interface Setup {
 }
 
 async function setup(t: TestContext): Promise<Setup> {
-  const emulator = await startEmulator({ chunks: 2 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunks: 2 });
   const server = await startCompanion(t, emulator.url);
   const admin = await signedIn(server.url, server.companion, 'rita', 'admin');
   const ollama = new Ollama({

@@ -11,8 +11,8 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Ollama } from 'ollama';
-import { BIN, runCli, tempDir } from './support/companion-harness.js';
-import { type Emulator, startEmulator } from './support/ollama-emulator.js';
+import { BIN, emulatorFor, runCli, tempDir } from './support/companion-harness.js';
+import type { Emulator } from './support/ollama-emulator.js';
 
 interface ServeProcess {
   child: ChildProcessWithoutNullStreams;
@@ -107,8 +107,7 @@ async function createToken(dataDir: string, name: string): Promise<string> {
 }
 
 async function slowEmulator(t: TestContext): Promise<Emulator> {
-  const emulator = await startEmulator({ chunkDelayMs: 80, chunks: 12 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunkDelayMs: 80, chunks: 12 });
   return emulator;
 }
 
@@ -169,8 +168,7 @@ test('SIGTERM mid-stream: the answer finishes, new connections are refused, exit
 });
 
 test('SIGTERM with a stream longer than the grace period: the stream is cut, its record says so, exit 0', async (t) => {
-  const emulator = await startEmulator({ chunkDelayMs: 100, chunks: 60 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunkDelayMs: 100, chunks: 60 });
   const dataDir = tempDir(t);
   const secret = await createToken(dataDir, 'grace');
   const server = await serve(t, dataDir, emulator.url, { OLLAMA_COMPANION_SHUTDOWN_GRACE_MS: '300' });
@@ -205,8 +203,7 @@ test('SIGTERM with a stream longer than the grace period: the stream is cut, its
 });
 
 test('kill -9 mid-stream leaves the request’s start on disk; the next start marks it aborted', async (t) => {
-  const emulator = await startEmulator({ chunkDelayMs: 100, chunks: 40 });
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t, { chunkDelayMs: 100, chunks: 40 });
   const dataDir = tempDir(t);
   const secret = await createToken(dataDir, 'crash');
   const env = { OLLAMA_COMPANION_HISTORY_FLUSH_MS: '50' };

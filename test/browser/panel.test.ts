@@ -13,8 +13,7 @@ import { Ollama } from 'ollama';
 import { request } from 'undici';
 import { pendingSetupUrl } from '../../src/admin/setup-routes.js';
 import { type BrowserSession, openBrowser } from '../support/browser.js';
-import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
-import { startEmulator } from '../support/ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
 
 const OWNER = { username: 'olivia', password: 'correct horse battery' };
 const MODEL = 'llama3.2:latest';
@@ -34,8 +33,7 @@ function historyCount(companion: TestCompanion, tokenName: string): number {
 }
 
 test('an admin creates a token, finds its conversation by searching, and revokes it', async (t) => {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url);
   const browser = await openBrowser(t);
   const { page } = browser;

@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import { Ollama } from 'ollama';
 import type { Page } from 'playwright-core';
 import { addAdmin, type BrowserSession, openBrowser, signInToPanel } from '../support/browser.js';
-import { eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
-import { startEmulator } from '../support/ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from '../support/companion-harness.js';
 
 const PAYLOAD = [
   `<img src=x onerror="window.__xss='img';alert('img')">`,
@@ -55,8 +54,7 @@ async function assertInert(browser: BrowserSession, page: Page, where: string): 
 }
 
 test('a stored XSS attempt in a prompt is shown as text and never runs', async (t) => {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url);
   const secret = companion.token('mallory');
   await addAdmin(companion, 'vera', 'viewer password', 'viewer');

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
 import { type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
-import { eventually, startCompanion, type TestCompanion } from './companion-harness.js';
-import { type Emulator, startEmulator } from './ollama-emulator.js';
+import { emulatorFor, eventually, startCompanion, type TestCompanion } from './companion-harness.js';
+import type { Emulator } from './ollama-emulator.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
@@ -164,8 +164,7 @@ export function overflowsSideways(page: Page): Promise<boolean> {
 export async function startPanelCompanion(
   t: TestContext,
 ): Promise<{ emulator: Emulator; companion: TestCompanion }> {
-  const emulator = await startEmulator();
-  t.after(() => emulator.close());
+  const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url);
   await addAdmin(companion, 'olivia', 'owner password', 'owner');
   return { emulator, companion };

@@ -14,6 +14,7 @@ import type { Config } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { TokenPolicyInput } from '../../src/policy/token.js';
 import { type RunningServer, startServer } from '../../src/server/lifecycle.js';
+import { type Emulator, type EmulatorOptions, startEmulator } from './ollama-emulator.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/ollama-companion.js', import.meta.url));
 
@@ -107,4 +108,11 @@ export async function eventually<T>(
 /** The `ollama` npm client as a token holder configures it. */
 export function ollamaClient(companion: Pick<TestCompanion, 'url'>, secret: string): Ollama {
   return new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+}
+
+/** An Ollama emulator that stops when the test ends. */
+export async function emulatorFor(t: TestContext, options: EmulatorOptions = {}): Promise<Emulator> {
+  const emulator = await startEmulator(options);
+  t.after(() => emulator.close());
+  return emulator;
 }
