@@ -202,6 +202,24 @@ test('SIGTERM with a stream longer than the grace period: the stream is cut, its
   assert.ok(row?.answer_content?.startsWith(content), 'what reached the client is kept');
 });
 
+test('SIGTERM with a spare connection that never sent a request: exit 0 at once, not after the grace period', async (t) => {
+  const emulator = await emulatorFor(t);
+  const dataDir = tempDir(t);
+  const server = await serve(t, dataDir, emulator.url, { OLLAMA_COMPANION_SHUTDOWN_GRACE_MS: '120000' });
+  // Browsers open such connections ahead of need and may never use them.
+  const { hostname, port } = new URL(server.url);
+  const spare = connect({ host: hostname, port: Number(port) });
+  await new Promise((resolve) => spare.once('connect', resolve));
+  const closedByServer = new Promise<boolean>((resolve) => spare.once('close', () => resolve(true)));
+  spare.on('error', () => {});
+
+  server.child.kill('SIGTERM');
+  const exit = await Promise.race([server.exited, sleep(10_000, undefined, { ref: false })]);
+  assert.ok(exit, 'the process exits without waiting for the spare connection');
+  assert.equal(exit.code, 0);
+  assert.equal(await closedByServer, true);
+});
+
 test('kill -9 mid-stream leaves the request’s start on disk; the next start marks it aborted', async (t) => {
   const emulator = await emulatorFor(t, { chunkDelayMs: 100, chunks: 40 });
   const dataDir = tempDir(t);

@@ -8,6 +8,7 @@ import type { Config } from '../config/config-schema.js';
 import { buildApp } from './app.js';
 import { type Companion, createCompanion } from './companion.js';
 import { createLogger } from './logger.js';
+import { trackSilentConnections } from './silent-connections.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -20,6 +21,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const log = createLogger(config.logLevel);
   const companion = createCompanion(config, log);
   const app = await buildApp(companion);
+  const closeSilentConnections = trackSilentConnections(app.server);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -34,9 +36,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const stop = () => {
     stopping ??= (async () => {
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
-      // A kept-alive connection whose answer finished after the close began would otherwise
-      // hold the close open until the grace period ends.
-      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+      // A kept-alive connection whose answer finished after the close began, or one that
+      // never sent a request, would otherwise hold the close open until the grace period ends.
+      const idle = setInterval(() => {
+        app.server.closeIdleConnections();
+        closeSilentConnections();
+      }, 50);
       await app.close();
       clearTimeout(grace);
       clearInterval(idle);
