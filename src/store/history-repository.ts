@@ -5,7 +5,7 @@
  */
 import type { HistoryEnd, HistoryRecord, HistoryStart } from '../history/history-record.js';
 import type { Db } from './database.js';
-import { createHistoryIndexer } from './history-indexer.js';
+import { createHistoryIndexer, type DerivedFields } from './history-indexer.js';
 
 export interface HistoryBatch {
   /** Requests still running: inserted with their start only. */
@@ -71,9 +71,22 @@ const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
-function startParams(start: HistoryStart) {
+/**
+ * A row's parameters, written out as one object literal: built from spreads, an object
+ * with this many fields cost about 20 KB of garbage and 30 µs each, most of the writer
+ * thread's time.
+ */
+function rowParams(
+  start: HistoryStart,
+  end: HistoryEnd | null,
+  derived: DerivedFields,
+  originNode: string,
+  originSeq: number,
+) {
   return {
     id: start.id,
+    origin_node: originNode,
+    origin_seq: originSeq,
     served_by: start.servedBy,
     token_id: start.tokenId,
     token_name: start.tokenName,
@@ -87,11 +100,34 @@ function startParams(start: HistoryStart) {
     request_json: json(start.request),
     client_addr: start.clientAddr,
     user_agent: start.userAgent,
+    finished_at: end?.finishedAt ?? null,
+    ttft_ms: end?.ttftMs ?? null,
+    duration_ms: end?.durationMs ?? null,
+    status: end?.status ?? null,
+    outcome: end?.outcome ?? 'in_progress',
+    error: end?.error ?? null,
+    answer_content: end?.answerContent ?? null,
+    answer_thinking: end?.answerThinking ?? null,
+    answer_tool_calls: json(end?.answerToolCalls),
+    answer_summary: json(end?.answerSummary),
+    done_reason: end?.doneReason ?? null,
+    prompt_tokens: end?.promptTokens ?? null,
+    completion_tokens: end?.completionTokens ?? null,
+    total_ns: end?.totalNs ?? null,
+    load_ns: end?.loadNs ?? null,
+    prompt_eval_ns: end?.promptEvalNs ?? null,
+    eval_ns: end?.evalNs ?? null,
+    search_key: derived.search_key,
+    thread_id: derived.thread_id,
+    parent_id: derived.parent_id,
+    continuation_hash: derived.continuation_hash,
   };
 }
 
-function endParams(end: HistoryEnd) {
+/** The end of a request whose start row exists, for the UPDATE. */
+function endParams(id: string, end: HistoryEnd, continuationHash: string | null) {
   return {
+    id,
     finished_at: end.finishedAt,
     ttft_ms: end.ttftMs,
     duration_ms: end.durationMs,
@@ -109,28 +145,9 @@ function endParams(end: HistoryEnd) {
     load_ns: end.loadNs,
     prompt_eval_ns: end.promptEvalNs,
     eval_ns: end.evalNs,
+    continuation_hash: continuationHash,
   };
 }
-
-const NO_END = endParams({
-  finishedAt: null as unknown as number,
-  ttftMs: null,
-  durationMs: null as unknown as number,
-  status: null as unknown as number,
-  outcome: 'in_progress' as HistoryEnd['outcome'],
-  error: null,
-  answerContent: null,
-  answerThinking: null,
-  answerToolCalls: null,
-  answerSummary: null,
-  doneReason: null,
-  promptTokens: null,
-  completionTokens: null,
-  totalNs: null,
-  loadNs: null,
-  promptEvalNs: null,
-  evalNs: null,
-});
 
 export function toRecord(row: HistoryRow): HistoryRecord {
   return {
@@ -216,29 +233,11 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
     let seq = maxSeq.get(originNode)?.seq ?? 0;
     const derived = indexer.prepare(batch);
     for (const start of batch.started) {
-      insert.run({
-        ...startParams(start),
-        ...NO_END,
-        ...derived(start.id),
-        origin_node: originNode,
-        origin_seq: ++seq,
-      });
+      insert.run(rowParams(start, null, derived(start.id), originNode, ++seq));
     }
     for (const { start, end, startWritten } of batch.finished) {
-      if (startWritten)
-        finish.run({
-          id: start.id,
-          ...endParams(end),
-          continuation_hash: derived(start.id).continuation_hash,
-        });
-      else
-        insert.run({
-          ...startParams(start),
-          ...endParams(end),
-          ...derived(start.id),
-          origin_node: originNode,
-          origin_seq: ++seq,
-        });
+      if (startWritten) finish.run(endParams(start.id, end, derived(start.id).continuation_hash));
+      else insert.run(rowParams(start, end, derived(start.id), originNode, ++seq));
     }
     indexer.afterWrite(batch, derived);
   });
