@@ -154,7 +154,7 @@ export class ProxyHandler {
     const model = parsed.models[0] ?? '';
     this.forward(endpoint, inbound, res, known, parsed, (result) => {
       reservation.release(result.refund);
-      this.finish(endpoint, known, record, mode, t0, startedAt, { ...result, model });
+      this.finish(endpoint, known, record, mode, t0, startedAt, result, model);
     });
   }
 
@@ -312,9 +312,10 @@ export class ProxyHandler {
     t0: number,
     startedAt: number,
     result: ForwardResult,
+    /** The model the request named, for token counters. */
+    model = '',
   ): void {
     const { deps } = this;
-    const model = parsedModel(result);
     const durationMs = performance.now() - t0;
     const answer = result.answer;
     deps.metrics.tally.request(
@@ -370,9 +371,5 @@ interface ForwardResult {
   error: string | null;
   ttftMs: number | null;
   answer: ReturnType<AnswerTap['finish']> | null;
-  /** The model the request named, for token counters. */
-  model?: string;
   refund?: boolean;
 }
-
-const parsedModel = (result: ForwardResult): string => result.model ?? '';
