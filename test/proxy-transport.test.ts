@@ -9,6 +9,8 @@ import { request as httpRequest } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { Ollama } from 'ollama';
 import { Agent, request } from 'undici';
 import {
@@ -300,7 +302,8 @@ test('a client that goes away mid-stream cancels the request to Ollama', async (
   assert.equal(rows[0]?.outcome, 'aborted');
 });
 
-test('HTTPS with a certificate and key', async (t) => {
+/** A self-signed certificate for localhost, made with openssl. */
+function selfSignedCertificate(t: TestContext): { cert: string; key: string } {
   const dir = tempDir(t);
   const key = join(dir, 'k.pem');
   const cert = join(dir, 'c.pem');
@@ -324,6 +327,11 @@ test('HTTPS with a certificate and key', async (t) => {
     { encoding: 'utf8' },
   );
   assert.equal(made.status, 0, made.stderr);
+  return { cert, key };
+}
+
+test('HTTPS with a certificate and key', async (t) => {
+  const { cert, key } = selfSignedCertificate(t);
   const emulator = await emulatorFor(t, { chunks: 3 });
   const companion = await startCompanion(t, emulator.url, { tlsCert: cert, tlsKey: key });
   assert.match(companion.url, /^https:\/\//);
@@ -355,6 +363,29 @@ test('HTTPS with a certificate and key', async (t) => {
     }),
   );
   assert.equal(emulator.requests.length, 1);
+});
+
+test('HTTPS: a spare connection that never sent a request does not hold up a stop', async (t) => {
+  const { cert, key } = selfSignedCertificate(t);
+  const emulator = await emulatorFor(t);
+  const companion = await startCompanion(t, emulator.url, {
+    tlsCert: cert,
+    tlsKey: key,
+    shutdownGraceMs: 120_000,
+  });
+  const { hostname, port } = new URL(companion.url);
+  // The handshake is done, as a browser's spare connection has it; no request follows.
+  const spare = tlsConnect({ host: hostname, port: Number(port), rejectUnauthorized: false });
+  spare.on('error', () => {});
+  await new Promise((resolve) => spare.once('secureConnect', resolve));
+  const closed = new Promise((resolve) => spare.once('close', resolve));
+
+  const stopped = await Promise.race([
+    companion.stop().then(() => true),
+    sleep(10_000, false, { ref: false }),
+  ]);
+  assert.equal(stopped, true, 'the stop did not wait for the spare connection');
+  await closed;
 });
 
 test('connections to Ollama are reused across requests', async (t) => {
