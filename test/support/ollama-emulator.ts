@@ -58,7 +58,7 @@ export interface FailMidStream {
 
 /** Live-mutable behaviour: tests change these fields on `emulator.options` while the emulator runs. */
 export interface EmulatorSettings {
-  /** Delay between two stream chunks (also paid, in total, by non-streamed answers). */
+  /** Time between two stream chunks, on a fixed schedule from the first (also paid, in total, by non-streamed answers). */
   chunkDelayMs: number;
   /** Delay before the first chunk (time to first token), after the request got a slot. */
   firstTokenDelayMs: number;
@@ -1018,9 +1018,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const failMessage = fail?.error ?? DEFAULT_STREAM_ERROR;
     if (!(await pause(ctx, settings.firstTokenDelayMs))) return;
     if (!stream) {
-      for (let i = 1; i < r.groups.length; i++) {
-        if (!(await pause(ctx, settings.chunkDelayMs))) return;
-      }
+      if (!(await pause(ctx, (r.groups.length - 1) * settings.chunkDelayMs))) return;
       if (fail && failAt < r.groups.length) {
         familyError(ctx, family, 500, failMessage, 'handler');
         return;
@@ -1029,8 +1027,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       sendBody(ctx, 200, out.contentType, out.body);
       return;
     }
+    // Chunk i is due chunkDelayMs × i after the first: a model produces tokens at its own
+    // pace, so a chunk the server wrote late does not push back the ones after it.
+    const firstAt = performance.now();
     for (let i = 0; i < r.groups.length; i++) {
-      if (i > 0 && !(await pause(ctx, settings.chunkDelayMs))) return;
+      const due = firstAt + i * settings.chunkDelayMs;
+      if (i > 0 && !(await pause(ctx, Math.round(due - performance.now())))) return;
       if (i === failAt) {
         if (i === 0) {
           // Nothing written yet: Ollama turns the error into a proper status and JSON body.
