@@ -165,6 +165,37 @@ test('stream chunks are written one by one with the configured delay', async (t)
   assert.ok(first <= last - 100, 'the first chunk arrives well before the stream ends');
 });
 
+test('a chunk written late does not push back the rest of the stream', async (t) => {
+  // A model keeps its own pace: the benchmark's answer times must not stretch because
+  // the emulator's event loop was busy for a while.
+  const e = await emu(t, { chunkDelayMs: 50, chunks: 4 });
+  const res = await request(`${e.url}/api/chat`, {
+    method: 'POST',
+    body: JSON.stringify(chatBody('abcdefgh')),
+  });
+  const arrivals: number[] = [];
+  let buffered = '';
+  for await (const chunk of res.body) {
+    buffered += chunk.toString();
+    const complete = buffered.split('\n');
+    buffered = complete.pop() ?? '';
+    for (const _line of complete) {
+      arrivals.push(performance.now());
+      if (arrivals.length === 1) {
+        // The whole process stalls, the emulator's timers included.
+        const until = performance.now() + 250;
+        while (performance.now() < until) {}
+      }
+    }
+  }
+  assert.equal(arrivals.length, 5);
+  const spread = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
+  // On schedule the last chunks are overdue once the stall ends, at 250 ms; pushed back
+  // by it, the stream would end 250 + 3 × 50 = 400 ms after its first chunk.
+  assert.ok(spread < 325, `the stream kept its schedule (${Math.round(spread)} ms)`);
+  assert.ok(spread >= 4 * 50 - 15, `chunks still spread over time (${Math.round(spread)} ms)`);
+});
+
 test('live options change the answer shape', async (t) => {
   const e = await emu(t);
   e.options.chunks = 2;
