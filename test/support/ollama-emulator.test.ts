@@ -143,32 +143,8 @@ test('/api/generate streams by default and carries context on the final chunk', 
   assert.deepEqual([load.done, load.done_reason, load.response], [true, 'load', '']);
 });
 
-test('stream chunks are written one by one with the configured delay', async (t) => {
-  const e = await emu(t, { chunkDelayMs: 40, chunks: 4 });
-  const started = Date.now();
-  const res = await request(`${e.url}/api/chat`, {
-    method: 'POST',
-    body: JSON.stringify(chatBody('abcdefgh')),
-  });
-  const arrivals: number[] = [];
-  let buffered = '';
-  for await (const chunk of res.body) {
-    buffered += chunk.toString();
-    const complete = buffered.split('\n');
-    buffered = complete.pop() ?? '';
-    for (const _line of complete) arrivals.push(Date.now() - started);
-  }
-  assert.equal(arrivals.length, 5);
-  const first = arrivals[0] ?? 0;
-  const last = arrivals.at(-1) ?? 0;
-  assert.ok(last - first >= 4 * 40 - 15, `chunks spread over time (${arrivals.join(', ')})`);
-  assert.ok(first <= last - 100, 'the first chunk arrives well before the stream ends');
-});
-
-test('a chunk written late does not push back the rest of the stream', async (t) => {
-  // A model keeps its own pace: the benchmark's answer times must not stretch because
-  // the emulator's event loop was busy for a while.
-  const e = await emu(t, { chunkDelayMs: 50, chunks: 4 });
+/** Streams a chat answer; returns when each of its lines arrived. `onLine` runs as each one does. */
+async function lineArrivals(e: Emulator, onLine: (count: number) => void = () => {}): Promise<number[]> {
   const res = await request(`${e.url}/api/chat`, {
     method: 'POST',
     body: JSON.stringify(chatBody('abcdefgh')),
@@ -181,13 +157,32 @@ test('a chunk written late does not push back the rest of the stream', async (t)
     buffered = complete.pop() ?? '';
     for (const _line of complete) {
       arrivals.push(performance.now());
-      if (arrivals.length === 1) {
-        // The whole process stalls, the emulator's timers included.
-        const until = performance.now() + 250;
-        while (performance.now() < until) {}
-      }
+      onLine(arrivals.length);
     }
   }
+  return arrivals;
+}
+
+test('stream chunks are written one by one with the configured delay', async (t) => {
+  const e = await emu(t, { chunkDelayMs: 40, chunks: 4 });
+  const arrivals = await lineArrivals(e);
+  assert.equal(arrivals.length, 5);
+  const first = arrivals[0] ?? 0;
+  const last = arrivals.at(-1) ?? 0;
+  assert.ok(last - first >= 4 * 40 - 15, `chunks spread over time (${Math.round(last - first)} ms)`);
+  assert.ok(first <= last - 100, 'the first chunk arrives well before the stream ends');
+});
+
+test('a chunk written late does not push back the rest of the stream', async (t) => {
+  // A model keeps its own pace: the benchmark's answer times must not stretch because
+  // the emulator's event loop was busy for a while.
+  const e = await emu(t, { chunkDelayMs: 50, chunks: 4 });
+  const arrivals = await lineArrivals(e, (count) => {
+    if (count !== 1) return;
+    // The whole process stalls, the emulator's timers included.
+    const until = performance.now() + 250;
+    while (performance.now() < until) {}
+  });
   assert.equal(arrivals.length, 5);
   const spread = (arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0);
   // On schedule the last chunks are overdue once the stall ends, at 250 ms; pushed back
