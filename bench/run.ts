@@ -441,8 +441,9 @@ async function main(): Promise<void> {
     say(
       `Streams: ${STREAMS} at once, ${expected} chunks ${CHUNK_DELAY_MS} ms apart; ${WARMUP_WAVES} warm-up + ${WAVES} waves each…`,
     );
-    // One wave's answer time moves by a percent or two with the emulator's own timers and GC
-    // pauses, as much as the effect measured: many waves, each side going first in turn.
+    // One wave's answer time moves by a percent or two from the next (GC pauses, three busy
+    // processes on two cores), as much as the effect measured: many waves, each side going
+    // first in turn.
     const p50Answer = (outcomes: StreamOutcome[]) =>
       percentile(
         outcomes.map((o) => o.totalMs),
