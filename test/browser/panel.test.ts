@@ -141,9 +141,26 @@ test('an admin creates a token, finds its conversation by searching, and revokes
   await row.getByText('2 / 200').waitFor();
 
   // Find the first exchange by searching a word of its prompt, then open the conversation.
+  // The token names arrive only once the word is typed: a late answer must not wipe it.
+  let releaseTokens!: () => void;
+  const tokensHeld = new Promise<void>((resolve) => {
+    releaseTokens = resolve;
+  });
+  await page.route('**/admin/api/tokens', async (route) => {
+    await tokensHeld;
+    await route.continue();
+  });
   await nav.getByRole('link', { name: 'History' }).click();
   await page.getByRole('heading', { name: 'History' }).waitFor();
-  await page.getByLabel('Search prompts and answers').fill('zebracorn');
+  const searchBox = page.getByLabel('Search prompts and answers');
+  await searchBox.fill('zebracorn');
+  releaseTokens();
+  await page
+    .getByLabel('Token', { exact: true })
+    .locator('option', { hasText: 'alice-laptop' })
+    .waitFor({ state: 'attached' });
+  await page.unroute('**/admin/api/tokens');
+  assert.equal(await searchBox.inputValue(), 'zebracorn', 'what was typed survives the page loading');
   await page.getByRole('button', { name: 'Search' }).click();
   // The unfiltered list already shows the hit, so wait for the search itself to land:
   // the query in the address, then the other exchange gone from the list.

@@ -48,7 +48,10 @@ interface Props {
 
 export function HistoryFilters({ idPrefix, value, onSearch, tokens, children }: Props) {
   const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
+  // Reset the draft only when the applied filters change, not whenever the page renders
+  // again with an equal copy of them (a list or token names arriving), or typing is lost.
+  const applied = filtersToQuery(value);
+  useEffect(() => setDraft(value), [applied]);
   const set = (key: keyof Filters) => (event: Event) =>
     setDraft((d) => ({ ...d, [key]: (event.currentTarget as HTMLInputElement).value }));
   const id = (name: string) => `${idPrefix}-${name}`;
