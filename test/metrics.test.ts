@@ -1,6 +1,7 @@
 /**
- * `/metrics` as a Prometheus scraper sees it: open to this machine, otherwise only to
- * tokens with the `metrics` scope; counters that move with the traffic.
+ * `/metrics` as a Prometheus scraper sees it: open to this machine (not to clients a
+ * reverse proxy relays), otherwise only to tokens with the `metrics` scope; counters
+ * that move with the traffic.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -125,6 +126,24 @@ test('companion_upstream_errors_total counts an unreachable Ollama', async (t) =
   const text = (await scrape(companion)).text;
   assert.equal(total(text, 'companion_upstream_errors_total'), 1);
   assert.equal(sample(text, 'companion_requests_total', { endpoint: '/api/chat', status: '502' }), 1);
+});
+
+test('a request relayed by a reverse proxy on this machine needs a token for /metrics', async (t) => {
+  const { companion } = await setup(t);
+  const scraper = companion.token('scraper', { scopes: ['metrics'] });
+  const proxies: Record<string, string>[] = [
+    { 'x-forwarded-for': '203.0.113.7' },
+    { forwarded: 'for=203.0.113.7;proto=https' },
+    { 'x-real-ip': '203.0.113.7' },
+  ];
+  for (const relayed of proxies) {
+    const outsider = await scrape(companion, relayed);
+    assert.equal(outsider.status, 401, `refused with ${Object.keys(relayed)[0]}`);
+    assert.doesNotMatch(outsider.text, /companion_requests_total/);
+    const withToken = await scrape(companion, { ...relayed, authorization: `Bearer ${scraper}` });
+    assert.equal(withToken.status, 200);
+  }
+  assert.equal((await scrape(companion)).status, 200, 'a scraper on this machine still needs none');
 });
 
 test('with metricsFromLoopback off: 401 without a token, 403 without the metrics scope, 200 with it', async (t) => {

@@ -54,7 +54,8 @@ export const ConfigSchema = Type.Object(
     defaultHistoryMode: Type.Optional(HistoryMode),
     metricsFromLoopback: Type.Boolean({
       default: true,
-      description: 'Serve /metrics without a token to clients on this machine.',
+      description:
+        'Serve /metrics without a token to clients on this machine (not to requests a reverse proxy relays).',
     }),
     logLevel: Type.Union(LogLevel.anyOf, { default: 'info', description: 'Log level.' }),
   },
