@@ -12,6 +12,7 @@ interface ServeFlags {
   config?: string;
   publicStatus?: boolean;
   corsOrigins?: string;
+  trustProxy?: string;
   bodyLimitBytes?: string;
   logLevel?: string;
 }
@@ -33,6 +34,7 @@ export function registerServeCommand(program: Command): void {
     .option('--config <file>', 'JSON config file (default <data-dir>/config.json)')
     .option('--public-status', 'answer GET / and /api/version without a token')
     .option('--cors-origins <globs>', 'extra browser origins, comma-separated')
+    .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For is believed, comma-separated')
     .option('--body-limit-bytes <n>', 'largest request body accepted')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: ServeFlags) => {
@@ -47,6 +49,7 @@ export function registerServeCommand(program: Command): void {
           tlsKey: flags.tlsKey,
           publicStatus: flags.publicStatus,
           corsOrigins: flags.corsOrigins?.split(',').map((o) => o.trim()),
+          trustProxy: flags.trustProxy?.split(',').map((a) => a.trim()),
           bodyLimitBytes: number(flags.bodyLimitBytes),
           logLevel: flags.logLevel,
         },

@@ -30,6 +30,11 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'Browser origins allowed besides Ollama’s defaults (globs, e.g. https://*.example.com).',
     }),
+    trustProxy: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        'Reverse proxies whose X-Forwarded-For names the client: addresses, CIDR ranges, loopback, linklocal or uniquelocal.',
+    }),
     bodyLimitBytes: Type.Integer({
       minimum: 1024,
       default: 64 * 1024 * 1024,

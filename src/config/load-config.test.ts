@@ -90,6 +90,7 @@ test('environment strings become numbers, booleans and lists', () => {
       OLLAMA_COMPANION_METRICS_FROM_LOOPBACK: 'false',
       OLLAMA_COMPANION_CORS_ORIGINS: 'https://a.example.com, app://obsidian.md',
       OLLAMA_COMPANION_UPSTREAM: 'http://gpu-box:11434/',
+      OLLAMA_COMPANION_TRUST_PROXY: 'loopback, 10.0.0.0/8',
     },
   });
   assert.equal(config.port, 8080);
@@ -97,6 +98,7 @@ test('environment strings become numbers, booleans and lists', () => {
   assert.equal(config.metricsFromLoopback, false);
   assert.deepEqual(config.corsOrigins, ['https://a.example.com', 'app://obsidian.md']);
   assert.equal(config.upstream, 'http://gpu-box:11434', 'the trailing slash is dropped');
+  assert.deepEqual(config.trustProxy, ['loopback', '10.0.0.0/8']);
 });
 
 test('a bad value names the setting and where it came from', (t) => {
@@ -117,6 +119,11 @@ test('a bad value names the setting and where it came from', (t) => {
     [{ env: HOME, flags: { logLevel: 'loud' } }, /logLevel/],
     [{ env: HOME, flags: { historyFlushMs: 1 } }, /historyFlushMs/],
     [{ env: HOME, flags: { tlsCert: '/etc/cert.pem' } }, /tlsCert\/tlsKey/],
+    [
+      { env: { ...HOME, OLLAMA_COMPANION_TRUST_PROXY: 'my-proxy' } },
+      /setting trustProxy \(from environment variable OLLAMA_COMPANION_TRUST_PROXY\).*my-proxy/,
+    ],
+    [{ env: HOME, flags: { trustProxy: ['10.0.0.0/33'] } }, /setting trustProxy \(from flag --trust-proxy\)/],
   ];
   for (const [input, pattern] of cases) {
     assert.throws(

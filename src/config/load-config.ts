@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { compile as compileTrust } from '@fastify/proxy-addr';
 import { Value } from '@sinclair/typebox/value';
 import envPaths from 'env-paths';
 import { type Config, ConfigSchema, envName, type SettingName, settingNames } from './config-schema.js';
@@ -112,6 +113,12 @@ export function loadConfig({ flags = {}, configFile, env = process.env }: LoadCo
   const config = candidate as Config;
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('invalid setting tlsCert/tlsKey: HTTPS needs both a certificate and a key');
+  }
+  try {
+    compileTrust(config.trustProxy);
+  } catch (error) {
+    const origin = sources.get('trustProxy') ?? 'default';
+    throw new ConfigError(`invalid setting trustProxy (from ${origin}): ${(error as Error).message}`);
   }
   config.upstream = config.upstream.replace(/\/$/, '');
   return config;

@@ -5,6 +5,7 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminPlugin } from '../admin/admin-plugin.js';
+import { proxyTrust } from './client-address.js';
 import type { Companion } from './companion.js';
 import { createOriginMatcher } from './cors-origins.js';
 import { installErrorHandlers } from './http-errors.js';
@@ -17,7 +18,8 @@ import { createProxyHandler, proxyRoutes } from './proxy-routes.js';
 export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   const { config } = companion;
   const proxy = createProxyHandler(companion);
-  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log);
+  const trust = proxyTrust(config.trustProxy);
+  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log, trust);
   const app = Fastify({
     serverFactory: serverFactory(config, fastPath),
     loggerInstance: companion.log,
@@ -28,6 +30,8 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
     // HEAD routes are catalogued explicitly, like Ollama's.
     exposeHeadRoutes: false,
     bodyLimit: config.bodyLimitBytes,
+    // request.ip and request.protocol read X-Forwarded-* only from the configured proxies.
+    trustProxy: trust ?? false,
     rewriteUrl,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

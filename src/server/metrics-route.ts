@@ -15,7 +15,8 @@ const RELAYED = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
 
 /** A scraper on this machine, not a client relayed by a reverse proxy running here. */
 function fromThisMachine(request: FastifyRequest): boolean {
-  if (!LOOPBACK.test(request.socket.remoteAddress ?? '')) return false;
+  // request.ip is the socket's peer unless trustProxy names the proxy it came through.
+  if (!LOOPBACK.test(request.ip)) return false;
   return RELAYED.every((name) => request.headers[name] === undefined);
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import type { InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
+import { clientAddress, type ProxyTrust } from './client-address.js';
 import { errorBody, errorHeaders } from './error-shapes.js';
 
 /** The header the CORS layer sets on every answer whose origin rule is dynamic. */
@@ -27,6 +28,7 @@ export class ProxyFastPath {
     private readonly handler: ProxyHandler,
     private readonly bodyLimit: number,
     private readonly log: Logger,
+    private readonly trust: ProxyTrust | undefined,
   ) {
     for (const endpoint of ENDPOINTS) {
       if (endpoint.body === 'stream' || endpoint.path.includes(':')) continue;
@@ -86,7 +88,7 @@ export class ProxyFastPath {
       params: {},
       body,
       pathToken: undefined,
-      clientAddr: req.socket.remoteAddress ?? '',
+      clientAddr: clientAddress(req, this.trust),
       presetHeaders: PRESET_HEADERS,
     };
   }
