@@ -86,7 +86,7 @@ test('without trustProxy, X-Forwarded-For is ignored: the address is the connect
   await openai.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] });
   assert.deepEqual(await clientAddresses(companion, 'spoofer'), ['127.0.0.1']);
 
-  // Nor does it let one client throttle sign-ins for another address, or escape its own.
+  // Nor does changing the header get a guesser past the throttle on its address.
   await addAdmin(companion.companion, 'olivia', 'owner');
   const guesser = new AdminClient(companion.url);
   for (let i = 0; i < 5; i++) {
