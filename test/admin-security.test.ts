@@ -207,6 +207,46 @@ test('guesses sent in parallel are throttled too', async (t) => {
   assert.equal(answers.filter((s) => s === 429).length, 7);
 });
 
+test('refusals before sign-in cannot flood the audit log: 20 per address, the rest only counted', async (t) => {
+  const { server, owner } = await setup(t);
+  const unrecorded = async () => {
+    const res = await request(`${server.url}/metrics`);
+    const text = await res.body.text();
+    return Number(/^companion_audit_unrecorded_total (\S+)$/m.exec(text)?.[1]);
+  };
+  assert.equal(await unrecorded(), 0);
+  const flooder = from(t, server, '127.0.0.50');
+  for (let i = 0; i < 30; i++) {
+    assert.equal((await flooder.login('olivia', `guess ${i}`)).status, i < 5 ? 401 : 429);
+  }
+  const setupAgain = await flooder.call('POST', '/admin/api/setup', {
+    setupToken: 'x'.repeat(43),
+    username: 'mallory',
+    password: 'a long enough password',
+  });
+  assert.equal(setupAgain.status, 409);
+  assert.equal((await from(t, server, '127.0.0.51').login('someone', 'one wrong guess')).status, 401);
+
+  const audit = await owner.call<{ items: AuditItem[] }>('GET', '/admin/api/audit?limit=100');
+  const byAddress = (ip: string) => audit.body.items.filter((e) => e.ip === ip);
+  assert.equal(byAddress('127.0.0.50').length, 20, 'the first 20 refusals of the address are recorded');
+  assert.equal(
+    byAddress('127.0.0.50').filter((e) => e.outcome === 'failed').length,
+    5,
+    'its five wrong passwords among them',
+  );
+  assert.equal(byAddress('127.0.0.51').length, 1, 'another address is recorded as before');
+  assert.equal(await unrecorded(), 11, 'the other 10 sign-ins and the setup attempt are counted');
+
+  // A signed-in admin's actions are always recorded, from any address.
+  assert.equal((await owner.call('PATCH', '/admin/api/settings', { historyMaxAgeDays: 30 })).status, 200);
+  const after = await owner.call<{ items: AuditItem[] }>(
+    'GET',
+    '/admin/api/audit?action=settings.update&limit=5',
+  );
+  assert.ok(after.body.items.some((e) => e.adminUsername === 'olivia' && e.outcome === 'ok'));
+});
+
 test('sign-in accepts only JSON, so a cross-site form cannot post one', async (t) => {
   const { server } = await setup(t);
   const form = await request(`${server.url}/admin/api/login`, {

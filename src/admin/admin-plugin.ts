@@ -107,6 +107,9 @@ export interface AdminRouteDeps {
   clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void;
 }
 
+/** Refused attempts before sign-in written to the audit log per address and window. */
+const ANONYMOUS_AUDIT_BUDGET = { maxFailures: 20, windowMs: 15 * 60_000, maxKeys: 10_000 };
+
 const GUARD = Symbol('companion.adminGuard');
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -140,12 +143,23 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   const admins = createAdminRepository(companion.db);
   const settings = createSettingsRepository(companion.db);
   const auditLog = createAuditRepository(companion.db);
+  const anonymousRefusals = new LoginThrottle(ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
     createSessionRepository(companion.db),
     () => settings.read().sessionIdleMinutes * 60_000,
   );
 
   const auditAs: AdminRouteDeps['auditAs'] = (request, who, action, target, details, outcome) => {
+    if (who.id === null && outcome !== 'ok') {
+      // Refusals before sign-in cost the sender nothing; past the address's budget they are
+      // counted instead, so nobody can fill the disk with audit rows.
+      const key = [`addr:${request.ip}`];
+      if (anonymousRefusals.retryAfter(key) !== undefined) {
+        companion.metrics.auditUnrecorded.inc();
+        return;
+      }
+      anonymousRefusals.fail(key);
+    }
     auditLog.append({
       at: Date.now(),
       adminId: who.id,

@@ -11,6 +11,7 @@ export interface Metrics {
   upstreamErrors: Counter<'kind'>;
   historyWritten: Counter;
   historyDropped: Counter;
+  auditUnrecorded: Counter;
 }
 
 export function createMetrics(historyDepth: () => number): Metrics {
@@ -52,6 +53,11 @@ export function createMetrics(historyDepth: () => number): Metrics {
     historyDropped: new Counter({
       name: 'companion_history_records_dropped_total',
       help: 'History records dropped because the store kept failing.',
+      registers: [registry],
+    }),
+    auditUnrecorded: new Counter({
+      name: 'companion_audit_unrecorded_total',
+      help: 'Refused sign-in and setup attempts left out of the audit log: their address was over its budget.',
       registers: [registry],
     }),
   };
