@@ -153,7 +153,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     if (who.id === null && outcome !== 'ok') {
       // Refusals before sign-in cost the sender nothing; past the address's budget they are
       // counted instead, so nobody can fill the disk with audit rows.
-      const key = [`addr:${request.ip}`];
+      const key = [request.ip];
       if (anonymousRefusals.retryAfter(key) !== undefined) {
         companion.metrics.auditUnrecorded.inc();
         return;
