@@ -3,7 +3,9 @@
  * history and metrics on, a real token, info logs to a file), each as its own process, with wrk as the
  * load generator. Prints a table with the targets beside the figures and writes bench/results.json.
  *
- * Options: --seconds N (each measured wrk phase, default 10), --warmup N (default 2), --streams N (256),
+ * Options: --seconds N (each measured 64-connection wrk phase, default 10), --latency-rounds N (alternating
+ * direct/companion rounds at one request in flight, default 5), --latency-seconds N (each such round, default 4),
+ * --warmup N (default 2), --streams N (256),
  * --chunks N (50), --chunk-delay-ms N (20), --waves N (8), --warmup-waves N (10), --profile (CPU-profile the companion and rank
  * its hot spots), --no-build (use dist/ as it is), --keep (keep the temporary directory), --wait-quiet N (wait
  * up to N s, default 30, for other processes to leave the CPUs alone; 0 to skip), --history-records N (history
@@ -64,6 +66,8 @@ const TARGETS = {
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
+    'latency-rounds': { type: 'string', default: '5' },
+    'latency-seconds': { type: 'string', default: '4' },
     warmup: { type: 'string', default: '2' },
     streams: { type: 'string', default: '256' },
     chunks: { type: 'string', default: '50' },
@@ -87,6 +91,8 @@ function positive(name: string, raw: string | undefined): number {
 
 const SECONDS = positive('seconds', opts.seconds);
 const WARMUP = positive('warmup', opts.warmup);
+const LATENCY_ROUNDS = positive('latency-rounds', opts['latency-rounds']);
+const LATENCY_SECONDS = positive('latency-seconds', opts['latency-seconds']);
 const STREAMS = positive('streams', opts.streams);
 const CHUNKS = positive('chunks', opts.chunks);
 const CHUNK_DELAY_MS = positive('chunk-delay-ms', opts['chunk-delay-ms']);
@@ -272,6 +278,29 @@ function wrkSummary(r: WrkResult) {
   };
 }
 
+/**
+ * The one-in-flight figures over alternating rounds: each side's median per measure, and the
+ * added latency as the median of the rounds' own differences.
+ */
+function latencyFigures(pairs: { direct: WrkResult; companion: WrkResult }[]) {
+  const rounds = pairs.map((r) => ({ direct: wrkSummary(r.direct), companion: wrkSummary(r.companion) }));
+  const median = (values: number[]) => percentile(values, 50);
+  const side = (pick: (r: (typeof rounds)[number]) => ReturnType<typeof wrkSummary>) => ({
+    requests: rounds.reduce((n, r) => n + pick(r).requests, 0),
+    p50Ms: median(rounds.map((r) => pick(r).p50Ms)),
+    p90Ms: median(rounds.map((r) => pick(r).p90Ms)),
+    p99Ms: median(rounds.map((r) => pick(r).p99Ms)),
+    p999Ms: median(rounds.map((r) => pick(r).p999Ms)),
+  });
+  return {
+    rounds,
+    direct: side((r) => r.direct),
+    companion: side((r) => r.companion),
+    addedP50Ms: median(rounds.map((r) => r.companion.p50Ms - r.direct.p50Ms)),
+    addedP99Ms: median(rounds.map((r) => r.companion.p99Ms - r.direct.p99Ms)),
+  };
+}
+
 function streamSummary(outcomes: StreamOutcome[], wallMs: number[], expected: number) {
   const ok = outcomes.filter((o) => o.status === 200 && !o.error);
   const lost = outcomes.reduce((n, o) => n + Math.max(0, expected - o.pieces) + (o.done ? 0 : 1), 0);
@@ -383,14 +412,26 @@ async function main(): Promise<void> {
     const through = { url: `${companionA.url}/api/chat`, body: nonStream, authorization };
 
     say(
-      `Latency, 1 connection: warm-up ${WARMUP} s each, then ${SECONDS} s direct and ${SECONDS} s companion…`,
+      `Latency, 1 connection: warm-up ${WARMUP} s each, then ${LATENCY_ROUNDS} rounds of ${LATENCY_SECONDS} s direct and ${LATENCY_SECONDS} s companion…`,
     );
     await runWrk({ ...direct, threads: 1, connections: 1, seconds: WARMUP });
     await runWrk({ ...through, threads: 1, connections: 1, seconds: WARMUP });
     const latencyOthers = othersMeter([fast.pid, slow.pid, companionA.pid], host.cores);
-    const latDirect = await runWrk({ ...direct, threads: 1, connections: 1, seconds: SECONDS });
     const latencyWindow = { fromUs: monotonicUs(), toUs: 0 };
-    const latCompanion = await runWrk({ ...through, threads: 1, connections: 1, seconds: SECONDS });
+    // The tail of one request in flight moves with whatever else the machine does from one
+    // second to the next, so the two sides alternate, each round in the opposite order, and
+    // each round's difference is taken between neighbours in time.
+    const latencyRounds: { direct: WrkResult; companion: WrkResult }[] = [];
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      const one = { threads: 1, connections: 1, seconds: LATENCY_SECONDS };
+      if (round % 2 === 0) {
+        const d = await runWrk({ ...direct, ...one });
+        latencyRounds.push({ direct: d, companion: await runWrk({ ...through, ...one }) });
+      } else {
+        const c = await runWrk({ ...through, ...one });
+        latencyRounds.push({ direct: await runWrk({ ...direct, ...one }), companion: c });
+      }
+    }
     latencyWindow.toUs = monotonicUs();
     const latencyNoise = latencyOthers();
 
@@ -492,9 +533,9 @@ async function main(): Promise<void> {
     const othersShare = othersMs / ((Date.now() - wall0) * host.cores);
 
     // ----- figures -----
-    const lat = { direct: wrkSummary(latDirect), companion: wrkSummary(latCompanion) };
-    const addedP50 = lat.companion.p50Ms - lat.direct.p50Ms;
-    const addedP99 = lat.companion.p99Ms - lat.direct.p99Ms;
+    const lat = latencyFigures(latencyRounds);
+    const addedP50 = lat.addedP50Ms;
+    const addedP99 = lat.addedP99Ms;
     const thr = { direct: wrkSummary(rpsDirect), companion: wrkSummary(rpsCompanion) };
     const rpsRatio = requestsPerSecond(rpsCompanion) / requestsPerSecond(rpsDirect);
     const cpuPer1000 = (cpuAfter - cpuBefore) / (rpsCompanion.requests / 1000);
@@ -519,11 +560,13 @@ async function main(): Promise<void> {
       rss: rssPeak <= TARGETS.rssUnderLoadMb * 1024 * 1024,
     };
     const failuresSeen =
-      failures(latDirect) + failures(latCompanion) + failures(rpsDirect) + failures(rpsCompanion);
+      latencyRounds.reduce((n, r) => n + failures(r.direct) + failures(r.companion), 0) +
+      failures(rpsDirect) +
+      failures(rpsCompanion);
 
     const tableRows: Row[] = [
       {
-        measure: 'Latency p50, 1 in flight (ms)',
+        measure: `Latency p50, 1 in flight (ms, median of ${LATENCY_ROUNDS})`,
         direct: ms(lat.direct.p50Ms),
         companion: ms(lat.companion.p50Ms),
         delta: signedMs(addedP50),
@@ -531,7 +574,7 @@ async function main(): Promise<void> {
         met: met.addedP50,
       },
       {
-        measure: 'Latency p99, 1 in flight (ms)',
+        measure: `Latency p99, 1 in flight (ms, median of ${LATENCY_ROUNDS})`,
         direct: ms(lat.direct.p99Ms),
         companion: ms(lat.companion.p99Ms),
         delta: signedMs(addedP99),
@@ -633,6 +676,9 @@ async function main(): Promise<void> {
       `Companion CPU per 1,000 streams: ${ms(streamCpuPer1000, 0)} ms; wave wall time ratio ${ratio(wallRatio)}.`,
     );
     say(
+      `Added latency at 1 in flight, round by round (p50 / p99 ms): ${lat.rounds.map((r) => `${signedMs(r.companion.p50Ms - r.direct.p50Ms)} / ${signedMs(r.companion.p99Ms - r.direct.p99Ms)}`).join(', ')}; the table gives each side's median and the median of these differences.`,
+    );
+    say(
       `Answer time p50 ratio wave by wave: ${waveRatios.map((r) => ratio(r)).join(', ')} (the table pools all ${WAVES} waves); during the warm-up: ${warmupRatios.map((r) => ratio(r)).join(', ')}.`,
     );
 
@@ -675,10 +721,13 @@ async function main(): Promise<void> {
           'models llama3.2*, scopes inference+read, per-minute/day quotas, max-concurrent, history full',
       },
       latency: {
+        rounds: lat.rounds.map((r) => ({ direct: roundAll(r.direct), companion: roundAll(r.companion) })),
         direct: roundAll(lat.direct),
         companion: roundAll(lat.companion),
         addedP50Ms: round(addedP50),
         addedP99Ms: round(addedP99),
+        addedP50MsByRound: lat.rounds.map((r) => round(r.companion.p50Ms - r.direct.p50Ms)),
+        addedP99MsByRound: lat.rounds.map((r) => round(r.companion.p99Ms - r.direct.p99Ms)),
       },
       throughput: {
         connections: 64,
