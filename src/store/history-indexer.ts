@@ -15,6 +15,7 @@ import { answerText, promptText } from '../history/search-text.js';
 import { continuationKey, lookupKey } from '../history/thread-keys.js';
 import type { Db } from './database.js';
 import type { HistoryBatch } from './history-repository.js';
+import { type Pace, unpaced } from './write-pacing.js';
 
 /** `search_key = started_at * KEY_SCALE + n`: up to 1024 records per millisecond, exact to 2^53 (year 2248). */
 export const KEY_SCALE = 1024;
@@ -129,7 +130,8 @@ export function latencyBucket(ms: number): number {
   return index < 0 ? LATENCY_BOUNDS.length - 1 : index;
 }
 
-export function createHistoryIndexer(db: Db): HistoryIndexer {
+/** `pace` runs once per record in `prepare` and `afterWrite`; see write-pacing.ts. */
+export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndexer {
   const maxKeyIn = db.prepare<[number, number], { k: number | null }>(
     'SELECT MAX(search_key) AS k FROM history WHERE search_key >= ? AND search_key < ?',
   );
@@ -286,6 +288,7 @@ export function createHistoryIndexer(db: Db): HistoryIndexer {
       if (!startWritten) fresh.push(fromStart(start, end));
     fresh.sort((a, b) => a.startedAt - b.startedAt);
     for (const source of fresh) {
+      pace();
       const key = freeKey(source.startedAt, given);
       const lookup = lookupKey(source.tokenId, source.endpoint, source.request);
       let parent: { id: string; threadId: string } | undefined;
@@ -315,6 +318,7 @@ export function createHistoryIndexer(db: Db): HistoryIndexer {
     const tally = newTally();
     for (const { start, end, startWritten } of batch.finished) {
       if (!startWritten) continue;
+      pace();
       const source = fromStart(start, end);
       const state = rowState.get(start.id);
       if (!state) continue; // deleted by retention while running
@@ -329,11 +333,13 @@ export function createHistoryIndexer(db: Db): HistoryIndexer {
       }
     }
     for (const start of batch.started) {
+      pace();
       const key = derived(start.id).search_key;
       if (key !== null) writeText(key, fromStart(start), false);
     }
     for (const { start, end, startWritten } of batch.finished) {
       if (startWritten) continue;
+      pace();
       const source = fromStart(start, end);
       const key = derived(start.id).search_key;
       if (key !== null) writeText(key, source, false);

@@ -6,6 +6,7 @@
 import type { HistoryEnd, HistoryRecord, HistoryStart } from '../history/history-record.js';
 import type { Db } from './database.js';
 import { createHistoryIndexer, type DerivedFields } from './history-indexer.js';
+import { type Pace, unpaced } from './write-pacing.js';
 
 export interface HistoryBatch {
   /** Requests still running: inserted with their start only. */
@@ -197,7 +198,8 @@ function latestTwin(model: string): string {
   return model.includes(':', model.lastIndexOf('/') + 1) ? model : `${model}:latest`;
 }
 
-export function createHistoryRepository(db: Db, originNode: string): HistoryRepository {
+/** `pace` runs once per record inside each batch's transaction; see write-pacing.ts. */
+export function createHistoryRepository(db: Db, originNode: string, pace: Pace = unpaced): HistoryRepository {
   const insert = db.prepare(`
     INSERT INTO history (id, origin_node, origin_seq, served_by, token_id, token_name, token_prefix, method,
       endpoint, model, stream, started_at, history_mode, request_json, client_addr, user_agent, finished_at,
@@ -226,16 +228,18 @@ export function createHistoryRepository(db: Db, originNode: string): HistoryRepo
     WHERE served_by = ? AND outcome = 'in_progress' AND started_at < ?`);
 
   // Search keys, threads, full-text index and usage rollups change in the same transaction.
-  const indexer = createHistoryIndexer(db);
+  const indexer = createHistoryIndexer(db, pace);
   const writeBatch = db.transaction((batch: HistoryBatch) => {
     // Read inside the write transaction (one index probe), so any connection that writes
     // this node's records continues the sequence without a gap or a collision.
     let seq = maxSeq.get(originNode)?.seq ?? 0;
     const derived = indexer.prepare(batch);
     for (const start of batch.started) {
+      pace();
       insert.run(rowParams(start, null, derived(start.id), originNode, ++seq));
     }
     for (const { start, end, startWritten } of batch.finished) {
+      pace();
       if (startWritten) finish.run(endParams(start.id, end, derived(start.id).continuation_hash));
       else insert.run(rowParams(start, end, derived(start.id), originNode, ++seq));
     }
