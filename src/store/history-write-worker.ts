@@ -13,8 +13,9 @@ import { pauseEvery } from './write-pacing.js';
 
 const { dataDir, nodeId } = workerData as WriterThreadOptions;
 const db = openDatabase(dataDir);
-// A 0.2 ms pause after each millisecond of work: about a sixth more wall time per
-// batch, no more CPU, and a request waiting for this core gets it within a millisecond.
+// A 0.2 ms pause after each millisecond of work: a batch takes about a sixth longer
+// (asleep, not on the CPU), and a request waiting for this core gets it within about
+// a millisecond.
 const history = createHistoryRepository(db, nodeId, pauseEvery(1, 0.2));
 const tokens = createTokenRepository(db);
 const port = parentPort!;
