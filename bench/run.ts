@@ -292,12 +292,17 @@ function latencyFigures(pairs: { direct: WrkResult; companion: WrkResult }[]) {
     p99Ms: median(rounds.map((r) => pick(r).p99Ms)),
     p999Ms: median(rounds.map((r) => pick(r).p999Ms)),
   });
+  const added = rounds.map((r) => ({
+    p50Ms: r.companion.p50Ms - r.direct.p50Ms,
+    p99Ms: r.companion.p99Ms - r.direct.p99Ms,
+  }));
   return {
     rounds,
     direct: side((r) => r.direct),
     companion: side((r) => r.companion),
-    addedP50Ms: median(rounds.map((r) => r.companion.p50Ms - r.direct.p50Ms)),
-    addedP99Ms: median(rounds.map((r) => r.companion.p99Ms - r.direct.p99Ms)),
+    added,
+    addedP50Ms: median(added.map((a) => a.p50Ms)),
+    addedP99Ms: median(added.map((a) => a.p99Ms)),
   };
 }
 
@@ -676,7 +681,7 @@ async function main(): Promise<void> {
       `Companion CPU per 1,000 streams: ${ms(streamCpuPer1000, 0)} ms; wave wall time ratio ${ratio(wallRatio)}.`,
     );
     say(
-      `Added latency at 1 in flight, round by round (p50 / p99 ms): ${lat.rounds.map((r) => `${signedMs(r.companion.p50Ms - r.direct.p50Ms)} / ${signedMs(r.companion.p99Ms - r.direct.p99Ms)}`).join(', ')}; the table gives each side's median and the median of these differences.`,
+      `Added latency at 1 in flight, round by round (p50 / p99 ms): ${lat.added.map((a) => `${signedMs(a.p50Ms)} / ${signedMs(a.p99Ms)}`).join(', ')}; the table gives each side's median and the median of these differences.`,
     );
     say(
       `Answer time p50 ratio wave by wave: ${waveRatios.map((r) => ratio(r)).join(', ')} (the table pools all ${WAVES} waves); during the warm-up: ${warmupRatios.map((r) => ratio(r)).join(', ')}.`,
@@ -711,6 +716,8 @@ async function main(): Promise<void> {
       },
       settings: {
         wrkSeconds: SECONDS,
+        latencyRounds: LATENCY_ROUNDS,
+        latencySecondsPerRound: LATENCY_SECONDS,
         warmupSeconds: WARMUP,
         streams: STREAMS,
         chunksPerStream: expected,
@@ -726,8 +733,8 @@ async function main(): Promise<void> {
         companion: roundAll(lat.companion),
         addedP50Ms: round(addedP50),
         addedP99Ms: round(addedP99),
-        addedP50MsByRound: lat.rounds.map((r) => round(r.companion.p50Ms - r.direct.p50Ms)),
-        addedP99MsByRound: lat.rounds.map((r) => round(r.companion.p99Ms - r.direct.p99Ms)),
+        addedP50MsByRound: lat.added.map((a) => round(a.p50Ms)),
+        addedP99MsByRound: lat.added.map((a) => round(a.p99Ms)),
       },
       throughput: {
         connections: 64,
