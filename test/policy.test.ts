@@ -574,3 +574,55 @@ test('a client that gives up mid-answer frees its concurrency slot', async (t) =
   }, 1000);
   assert.equal(status, 200);
 });
+
+test('calls Ollama refuses (503 busy, 404 unknown model) give the call back', async (t) => {
+  const emulator = await emulatorFor(t, { parallel: 1, maxQueue: 0 });
+  const companion = await startCompanion(t, emulator.url);
+  const twenty = companion.token('twenty', { calls: { total: 20 } });
+  const daily = companion.token('daily', { calls: { day: 7 } });
+
+  // Another client holds Ollama's only slot, so every call of this token meets a full queue.
+  emulator.options.chunkDelayMs = 50;
+  emulator.options.chunks = 200;
+  const holder = new AbortController();
+  const holding = request(`${companion.url}/api/chat`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${companion.token('holder')}` },
+    body: JSON.stringify(chat('llama3.2', 'a long answer')),
+    signal: holder.signal,
+  }).then(
+    (r) => r.body.text(),
+    () => undefined,
+  );
+  await emulator.waitFor((e) => e.stats.active === 1, 5000);
+  for (let i = 0; i < 20; i++) {
+    const busy = await call(companion, twenty, 'POST', '/api/chat', chat('llama3.2', `busy ${i}`));
+    assert.equal(busy.status, 503, busy.text);
+  }
+  holder.abort();
+  await holding.catch(() => undefined);
+  await emulator.waitFor((e) => e.stats.active === 0, 5000);
+  emulator.options.chunkDelayMs = 0;
+  emulator.options.chunks = 4;
+
+  for (const model of ['llama3.3', 'lama3.2']) {
+    const typo = await call(companion, daily, 'POST', '/api/chat', chat(model));
+    assert.equal(typo.status, 404, typo.text);
+  }
+  const openai = new OpenAI({ baseURL: `${companion.url}/v1`, apiKey: daily, maxRetries: 0 });
+  await assert.rejects(
+    openai.chat.completions.create({ model: 'llama-typo', messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => error instanceof OpenAI.NotFoundError,
+  );
+
+  const served = async (secret: string, n: number) => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      if ((await call(companion, secret, 'POST', '/api/chat', chat('llama3.2', `real ${i}`))).status === 200)
+        ok++;
+    }
+    return ok;
+  };
+  const left = { twenty: await served(twenty, 21), daily: await served(daily, 8) };
+  assert.deepEqual(left, { twenty: 20, daily: 7 }, 'calls still served after the refused ones');
+});

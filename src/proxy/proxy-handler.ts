@@ -274,6 +274,8 @@ export class ProxyHandler {
             error: ok ? null : (answer?.error ?? `HTTP ${status}`),
             ttftMs,
             answer,
+            // Ollama refused it (unknown model, busy, bad options): no model ran, no call is used.
+            refund: status >= 400,
           });
         },
         onError(error) {
@@ -371,5 +373,6 @@ interface ForwardResult {
   error: string | null;
   ttftMs: number | null;
   answer: ReturnType<AnswerTap['finish']> | null;
+  /** The call is given back to the token's quota: the model did not run. */
   refund?: boolean;
 }
