@@ -330,8 +330,8 @@ test('a total quota is strict: with N calls left, exactly N of N+10 concurrent r
   assert.equal(ok.length, left);
   assert.equal(refused.length, 10);
   for (const answer of refused) {
-    assert.ok(Number(answer.headers['retry-after']) > 0, 'Retry-After is set');
-    assert.match(errorOf(answer), /quota/);
+    assert.equal(answer.headers['retry-after'], undefined, 'a lifetime quota does not come back by waiting');
+    assert.match(errorOf(answer), /quota used up: 8 of 8 calls/);
   }
   assert.equal(forwarded(emulator, '/api/chat'), 3 + left, 'exactly the allowed requests reached Ollama');
 
@@ -625,4 +625,53 @@ test('calls Ollama refuses (503 busy, 404 unknown model) give the call back', as
   };
   const left = { twenty: await served(twenty, 21), daily: await served(daily, 8) };
   assert.deepEqual(left, { twenty: 20, daily: 7 }, 'calls still served after the refused ones');
+});
+
+test('a used-up lifetime quota says so and gives no retry hint; a window quota keeps Retry-After', async (t) => {
+  const emulator = await emulatorFor(t);
+  const companion = await startCompanion(t, emulator.url);
+  const scrape = async () => (await request(`${companion.url}/metrics`)).body.text();
+  const secret = companion.token('lifetime', { calls: { total: 2 } });
+  assert.equal((await call(companion, secret, 'POST', '/api/chat', chat('llama3.2'))).status, 200);
+  assert.equal((await call(companion, secret, 'POST', '/v1/chat/completions', chat('llama3.2'))).status, 200);
+
+  const native = await call(companion, secret, 'POST', '/api/chat', chat('llama3.2'));
+  assert.equal(native.status, 429);
+  assert.equal(native.headers['retry-after'], undefined, 'no Retry-After for a quota that never resets');
+  assert.equal(errorOf(native), 'token quota used up: 2 of 2 calls; an admin can raise it');
+
+  const ollama = new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+  await assert.rejects(
+    ollama.generate({ model: 'llama3.2', prompt: 'x', stream: false }),
+    (error: Error & { status_code?: number }) => {
+      assert.equal(error.status_code, 429);
+      assert.match(error.message, /quota used up: 2 of 2 calls/);
+      return true;
+    },
+  );
+
+  // The OpenAI SDK retries a 429 twice by default; a quota that is used up must not invite that.
+  const before = counter(await scrape(), 'companion_refusals_total', '{reason="quota_exceeded"}');
+  const openai = new OpenAI({ baseURL: `${companion.url}/v1`, apiKey: secret });
+  await assert.rejects(
+    openai.chat.completions.create({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => {
+      assert.ok(error instanceof OpenAI.RateLimitError);
+      assert.equal(error.headers?.get('retry-after'), null);
+      assert.match(error.message, /token quota used up: 2 of 2 calls; an admin can raise it/);
+      assert.equal(error.code, 'quota_exceeded');
+      return true;
+    },
+  );
+  const after = counter(await scrape(), 'companion_refusals_total', '{reason="quota_exceeded"}');
+  assert.equal(after - before, 1, 'the client asked once');
+
+  const hourly = companion.token('hourly', { calls: { hour: 1 } });
+  assert.equal((await call(companion, hourly, 'POST', '/api/chat', chat('llama3.2'))).status, 200);
+  const windowed = await call(companion, hourly, 'POST', '/api/chat', chat('llama3.2'));
+  assert.equal(windowed.status, 429);
+  const seconds = Number(windowed.headers['retry-after']);
+  const untilHour = Math.ceil((3_600_000 - (Date.now() % 3_600_000)) / 1000);
+  assert.ok(seconds >= 1 && seconds <= untilHour + 1, `Retry-After ${seconds}, hour ends in ${untilHour}`);
+  assert.match(errorOf(windowed), /1 calls per hour/);
 });

@@ -35,14 +35,16 @@ function refusal(fn: () => unknown): CompanionError {
   assert.fail('expected a refusal');
 }
 
-test('a total quota lets exactly N calls through, then 429 with Retry-After', () => {
+test('a total quota lets exactly N calls through, then 429 saying it is used up, with no retry hint', () => {
   const ledger = new QuotaLedger([]);
   const t = token({ total: 3 });
   for (let i = 0; i < 3; i++) ledger.reserve(t, true);
   const error = refusal(() => ledger.reserve(t, true));
   assert.equal(error.status, 429);
   assert.equal(error.code, 'quota_exceeded');
-  assert.ok((error.retryAfterSeconds ?? 0) > 0);
+  assert.equal(error.message, 'token quota used up: 3 of 3 calls; an admin can raise it');
+  assert.equal(error.retryAfterSeconds, undefined);
+  assert.equal(error.headers['x-should-retry'], 'false');
   assert.equal(ledger.usage('t1').calls.total, 3);
 });
 

@@ -8,9 +8,6 @@ import type { UsageCount } from '../store/token-repository.js';
 import { windowEnd, windowStart } from './quota-windows.js';
 import { QUOTA_WINDOWS, type QuotaWindow, type Token } from './token.js';
 
-/** Hint for clients whose lifetime quota is used up: it only returns if an admin raises it. */
-const TOTAL_QUOTA_RETRY_SECONDS = 3600;
-
 export interface Reservation {
   /** Ends the request's hold on a concurrency slot. `refund` gives back its call. */
   release(refund?: boolean): void;
@@ -46,7 +43,8 @@ export class QuotaLedger {
 
   /**
    * Takes a concurrency slot and, when `counts`, one call from every quota window.
-   * @throws CompanionError 429 (quota_exceeded, rate_limited, concurrency_limited) with Retry-After.
+   * @throws CompanionError 429 (quota_exceeded, rate_limited, concurrency_limited), with
+   *   Retry-After unless the quota never resets.
    */
   reserve(token: Token, counts: boolean): Reservation {
     const state = this.state(token.id);
@@ -65,7 +63,7 @@ export class QuotaLedger {
         const limit = token.limits.calls[window];
         if (limit === null) continue;
         const used = this.current(state, window, at);
-        if (used >= limit) throw quotaError(window, limit, at);
+        if (used >= limit) throw quotaError(window, used, limit, at);
       }
       for (const window of QUOTA_WINDOWS) this.add(state, window, at, 1);
       this.dirty.add(token.id);
@@ -131,11 +129,16 @@ export class QuotaLedger {
   }
 }
 
-function quotaError(window: QuotaWindow, limit: number, at: number): CompanionError {
+function quotaError(window: QuotaWindow, used: number, limit: number, at: number): CompanionError {
   if (window === 'total') {
-    return new CompanionError('quota_exceeded', 429, `call quota used up: ${limit} calls in total`, {
-      retryAfterSeconds: TOTAL_QUOTA_RETRY_SECONDS,
-    });
+    // It never resets by itself: no Retry-After, and clients that retry 429s (the OpenAI
+    // SDKs) are told not to.
+    return new CompanionError(
+      'quota_exceeded',
+      429,
+      `token quota used up: ${used} of ${limit} calls; an admin can raise it`,
+      { headers: { 'x-should-retry': 'false' } },
+    );
   }
   const seconds = Math.max(1, Math.ceil((windowEnd(window, at) - at) / 1000));
   return new CompanionError('rate_limited', 429, `rate limit reached: ${limit} calls per ${window}`, {
