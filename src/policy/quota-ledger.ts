@@ -2,11 +2,36 @@
  * Strict per-token call quotas and concurrency caps on this node. A request reserves
  * its slot before it is forwarded: the check and the increment happen in one
  * synchronous step, so concurrent requests can never overshoot a limit.
+ *
+ * Quotas across a crash. Counters live here and reach the store with the history
+ * writer's batches, which a kill -9 can cut off. So for every window that has a limit
+ * the ledger holds a lease in a QuotaLeaseStore: a durable high-water mark of calls it
+ * may reserve, written before the first call it covers is forwarded. After a crash the
+ * lease counts as used up, so a restart can only under-allow (by the unused part of the
+ * lease, and by refunds not yet written), never overshoot. A lease covers 1/20 of the
+ * limit, between 1 and 1,000 calls: a quota of 20 writes before every call, exactly as
+ * strict as a write per call; a large quota writes once per hundreds of calls, so the
+ * request path does not pay a synchronous write each time (a write also waits while the
+ * history writer holds the database). The next lease is taken ahead of need, without
+ * waiting for the database, when three quarters of the current one are used. A clean
+ * stop gives the unused leases back. Tokens without call limits never touch the store.
+ * The same port fits a shared store: a lease is what an atomic conditional update on a
+ * shared counter would hand out to each node.
+ *
+ * Counters keep `calls` (what the quota sees: reservations minus refunds) and
+ * `reserved` (reservations, refunded or not: what the lease bounds). A restart counts
+ * `calls + (lease - reserved)` of the last written counter.
  */
 import { CompanionError } from '../errors/companion-error.js';
 import type { UsageCount } from '../store/token-repository.js';
+import { noLeaseStore, type QuotaLease, type QuotaLeaseStore } from './quota-lease-store.js';
 import { windowEnd, windowStart } from './quota-windows.js';
 import { QUOTA_WINDOWS, type QuotaWindow, type Token } from './token.js';
+
+/** A crash may cost a token at most this share of a window's limit... */
+const LEASE_SHARE = 1 / 20;
+/** ...and at most this many calls. */
+const MAX_LEASE = 1000;
 
 export interface Reservation {
   /** Ends the request's hold on a concurrency slot. `refund` gives back its call. */
@@ -15,7 +40,12 @@ export interface Reservation {
 
 interface Counter {
   windowStart: number;
+  /** Calls that count against the quota. */
   calls: number;
+  /** Calls reserved in this window, refunded ones included; never above `leased` when limited. */
+  reserved: number;
+  /** The durable lease of this window (0: none yet). */
+  leased: number;
 }
 
 interface TokenState {
@@ -23,11 +53,18 @@ interface TokenState {
   counters: Map<QuotaWindow, Counter>;
 }
 
+/** Calls one lease covers for a window with this limit. */
+export function leaseSize(limit: number): number {
+  return Math.min(MAX_LEASE, Math.max(1, Math.floor(limit * LEASE_SHARE)));
+}
+
 export class QuotaLedger {
   private readonly states = new Map<string, TokenState>();
   private readonly dirty = new Set<string>();
 
   /**
+   * @param initial counters as last written; the leases in `leases` are merged in, so
+   *   calls forwarded after the last written counter still count.
    * @param onChange called when counters change, so the owner can schedule persisting
    *   them (usage must be saved even for tokens whose history is off).
    */
@@ -35,16 +72,24 @@ export class QuotaLedger {
     initial: UsageCount[],
     private readonly now: () => number = Date.now,
     private readonly onChange: () => void = () => {},
+    private readonly leases: QuotaLeaseStore = noLeaseStore,
   ) {
     for (const row of initial) {
-      this.state(row.tokenId).counters.set(row.window, { windowStart: row.windowStart, calls: row.calls });
+      this.state(row.tokenId).counters.set(row.window, {
+        windowStart: row.windowStart,
+        calls: row.calls,
+        reserved: row.reserved ?? row.calls,
+        leased: 0,
+      });
     }
+    for (const lease of leases.load()) this.resume(lease);
+    if (this.dirty.size > 0) this.onChange();
   }
 
   /**
    * Takes a concurrency slot and, when `counts`, one call from every quota window.
    * @throws CompanionError 429 (quota_exceeded, rate_limited, concurrency_limited), with
-   *   Retry-After unless the quota never resets.
+   *   Retry-After unless the quota never resets; 500 when the reservation cannot be made durable.
    */
   reserve(token: Token, counts: boolean): Reservation {
     const state = this.state(token.id);
@@ -58,16 +103,20 @@ export class QuotaLedger {
         { retryAfterSeconds: 1 },
       );
     }
-    if (counts) {
+    const starts = counts ? windowStarts(at) : undefined;
+    if (starts) {
       for (const window of QUOTA_WINDOWS) {
         const limit = token.limits.calls[window];
         if (limit === null) continue;
-        const used = this.current(state, window, at);
+        const c = state.counters.get(window);
+        const used = c && c.windowStart === starts[window] ? c.calls : 0;
         if (used >= limit) throw quotaError(window, used, limit, at);
       }
-      for (const window of QUOTA_WINDOWS) this.add(state, window, at, 1);
+      this.lease(token, state, starts, 'needed');
+      for (const window of QUOTA_WINDOWS) this.add(state, window, starts[window], 1);
       this.dirty.add(token.id);
       this.onChange();
+      this.lease(token, state, starts, 'ahead');
     }
     state.inFlight++;
     let released = false;
@@ -76,8 +125,8 @@ export class QuotaLedger {
         if (released) return;
         released = true;
         state.inFlight--;
-        if (refund && counts) {
-          for (const window of QUOTA_WINDOWS) this.add(state, window, at, -1);
+        if (refund && starts) {
+          for (const window of QUOTA_WINDOWS) this.add(state, window, starts[window], -1);
           this.dirty.add(token.id);
           this.onChange();
         }
@@ -98,11 +147,116 @@ export class QuotaLedger {
     const changes: UsageCount[] = [];
     for (const tokenId of this.dirty) {
       for (const [window, c] of this.state(tokenId).counters) {
-        changes.push({ tokenId, window, windowStart: c.windowStart, calls: c.calls });
+        changes.push({ tokenId, window, windowStart: c.windowStart, calls: c.calls, reserved: c.reserved });
       }
     }
     this.dirty.clear();
     return changes;
+  }
+
+  /**
+   * Gives the unused part of every lease back, once no request can reserve any more
+   * (a clean stop), so a restart counts exactly the calls made.
+   */
+  returnLeases(): void {
+    const unused: QuotaLease[] = [];
+    for (const [tokenId, state] of this.states) {
+      for (const [window, c] of state.counters) {
+        if (c.leased > c.reserved)
+          unused.push({ tokenId, window, windowStart: c.windowStart, reservedTo: c.reserved });
+      }
+    }
+    if (unused.length === 0) return;
+    this.leases.save(unused, true);
+    for (const lease of unused) {
+      const c = this.states.get(lease.tokenId)?.counters.get(lease.window);
+      if (c) c.leased = lease.reservedTo;
+    }
+  }
+
+  /**
+   * Counts a lease left by the last run as used up, beyond what the last written counter
+   * of the same window shows. A lease of a newer window than the counter stands alone.
+   */
+  private resume(lease: QuotaLease): void {
+    const state = this.state(lease.tokenId);
+    const c = state.counters.get(lease.window);
+    if (c && c.windowStart > lease.windowStart) return;
+    if (!c || c.windowStart < lease.windowStart) {
+      state.counters.set(lease.window, {
+        windowStart: lease.windowStart,
+        calls: lease.reservedTo,
+        reserved: lease.reservedTo,
+        leased: lease.reservedTo,
+      });
+      this.dirty.add(lease.tokenId);
+      return;
+    }
+    c.leased = lease.reservedTo;
+    const unknown = lease.reservedTo - c.reserved;
+    if (unknown <= 0) return;
+    c.calls += unknown;
+    c.reserved += unknown;
+    this.dirty.add(lease.tokenId);
+  }
+
+  /**
+   * Extends the leases of the token's limited windows. 'needed': before the call, for
+   * windows whose lease does not cover one more reservation; waits for the store and
+   * throws when it fails. 'ahead': after the call, for leases three quarters used; gives
+   * up at once when the store is busy or failing (the 'needed' path will try again).
+   */
+  private lease(token: Token, state: TokenState, starts: WindowStarts, when: 'needed' | 'ahead'): void {
+    let wanted: QuotaLease[] | undefined;
+    for (const window of QUOTA_WINDOWS) {
+      const limit = token.limits.calls[window];
+      if (limit === null) continue;
+      const start = starts[window];
+      const c = state.counters.get(window);
+      const fresh = !c || c.windowStart !== start;
+      const calls = fresh ? 0 : c.calls;
+      const reserved = fresh ? 0 : c.reserved;
+      const leased = fresh ? 0 : c.leased;
+      const size = leaseSize(limit);
+      const left = leased - reserved;
+      const due = when === 'needed' ? left < 1 : size >= 4 && left <= size / 4 && left < limit - calls;
+      if (!due) continue;
+      wanted ??= [];
+      wanted.push({
+        tokenId: token.id,
+        window,
+        windowStart: start,
+        reservedTo: reserved + Math.min(size, limit - calls),
+      });
+    }
+    if (!wanted) return;
+    const wait = when === 'needed';
+    let saved = false;
+    let cause: unknown;
+    try {
+      saved = this.leases.save(wanted, wait);
+    } catch (error) {
+      cause = error;
+    }
+    if (!saved) {
+      // Strict over available: a call that cannot be counted durably is not forwarded.
+      if (wait)
+        throw new CompanionError('internal', 500, 'cannot record the call against the token quota', {
+          cause,
+        });
+      return;
+    }
+    for (const lease of wanted) {
+      const c = state.counters.get(lease.window);
+      if (c && c.windowStart === lease.windowStart) c.leased = lease.reservedTo;
+      else
+        state.counters.set(lease.window, {
+          windowStart: lease.windowStart,
+          calls: 0,
+          reserved: 0,
+          leased: lease.reservedTo,
+        });
+    }
   }
 
   private state(tokenId: string): TokenState {
@@ -119,14 +273,31 @@ export class QuotaLedger {
     return c && c.windowStart === windowStart(window, at) ? c.calls : 0;
   }
 
-  /** Adds to the window that contained `at`; a refund after the window rolled over is dropped. */
-  private add(state: TokenState, window: QuotaWindow, at: number, delta: number): void {
-    const start = windowStart(window, at);
+  /**
+   * Adds to the window starting at `start`; a refund after the window rolled over is
+   * dropped. A refund lowers `calls` only: `reserved` stays, as the lease bounds it.
+   */
+  private add(state: TokenState, window: QuotaWindow, start: number, delta: 1 | -1): void {
     const c = state.counters.get(window);
-    if (c && c.windowStart === start) c.calls = Math.max(0, c.calls + delta);
-    else if (delta > 0 && (!c || c.windowStart < start))
-      state.counters.set(window, { windowStart: start, calls: delta });
+    if (c && c.windowStart === start) {
+      c.calls = Math.max(0, c.calls + delta);
+      if (delta > 0) c.reserved += 1;
+    } else if (delta > 0 && (!c || c.windowStart < start)) {
+      state.counters.set(window, { windowStart: start, calls: 1, reserved: 1, leased: 0 });
+    }
   }
+}
+
+type WindowStarts = Record<QuotaWindow, number>;
+
+function windowStarts(at: number): WindowStarts {
+  return {
+    total: windowStart('total', at),
+    minute: windowStart('minute', at),
+    hour: windowStart('hour', at),
+    day: windowStart('day', at),
+    month: windowStart('month', at),
+  };
 }
 
 function quotaError(window: QuotaWindow, used: number, limit: number, at: number): CompanionError {

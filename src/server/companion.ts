@@ -21,6 +21,7 @@ import {
 } from '../store/history-search-repository.js';
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
+import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
 import { createSettingsRepository } from '../store/settings-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
@@ -58,7 +59,12 @@ export function createCompanion(config: Config, log: Logger): Companion {
   directory.watch();
   // The ledger, metrics and writer refer to each other; the writer is made last.
   let history: HistoryWriter | undefined;
-  const ledger = new QuotaLedger(tokenRepo.readUsage(), Date.now, () => history?.requestFlush());
+  const ledger = new QuotaLedger(
+    tokenRepo.readUsage(),
+    Date.now,
+    () => history?.requestFlush(),
+    createQuotaLeaseRepository(db),
+  );
   const metrics = createMetrics(() => history?.depth ?? 0);
   const writerThread = startHistoryWriteThread({ dataDir: config.dataDir, nodeId });
   history = new HistoryWriter(writerThread, config.historyFlushMs, log, {
@@ -66,6 +72,8 @@ export function createCompanion(config: Config, log: Logger): Companion {
     onWritten: (n) => metrics.historyWritten.inc(n),
     onDropped: (n) => metrics.historyDropped.inc(n),
   });
+  // Counters a crash left only in quota leases are written back soon after the start.
+  history.requestFlush();
   const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs);
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
   const historySearch = createHistorySearchRepository(db);
@@ -90,6 +98,12 @@ export function createCompanion(config: Config, log: Logger): Companion {
       await retention.stop();
       directory.stop();
       await history.close();
+      try {
+        ledger.returnLeases();
+      } catch (error) {
+        // Safe to leave: the next start counts the unused leases as used.
+        log.warn({ err: error }, 'could not give back unused quota leases');
+      }
       await writerThread.close();
       await upstream.close();
       db.close();

@@ -27,11 +27,23 @@ interface TokenRow {
   origin_node: string;
 }
 
+interface UsageRow {
+  token_id: string;
+  window: QuotaWindow;
+  window_start: number;
+  calls: number;
+  /** NULL in rows written before quota leases existed. */
+  reserved: number | null;
+}
+
 export interface UsageCount {
   tokenId: string;
   window: QuotaWindow;
   windowStart: number;
+  /** Calls that count against the quota. */
   calls: number;
+  /** Calls reserved in the window, refunded ones included (the quota lease's terms); `calls` when absent. */
+  reserved?: number;
 }
 
 export interface TokenRepository {
@@ -114,19 +126,20 @@ export function createTokenRepository(db: Db): TokenRepository {
   const byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
   const byName = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE name = ?');
   const all = db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, name');
-  const usageAll = db.prepare<
-    [],
-    { token_id: string; window: QuotaWindow; window_start: number; calls: number }
-  >('SELECT token_id, window, window_start, calls FROM token_usage');
-  const usageOne = db.prepare<
-    [string],
-    { token_id: string; window: QuotaWindow; window_start: number; calls: number }
-  >('SELECT token_id, window, window_start, calls FROM token_usage WHERE token_id = ?');
+  const usageAll = db.prepare<[], UsageRow>(
+    'SELECT token_id, window, window_start, calls, reserved FROM token_usage',
+  );
+  const usageOne = db.prepare<[string], UsageRow>(
+    'SELECT token_id, window, window_start, calls, reserved FROM token_usage WHERE token_id = ?',
+  );
   const upsertUsage = db.prepare(`
-    INSERT INTO token_usage (token_id, window, window_start, calls) VALUES (?, ?, ?, ?)
-    ON CONFLICT (token_id, window) DO UPDATE SET window_start = excluded.window_start, calls = excluded.calls`);
+    INSERT INTO token_usage (token_id, window, window_start, calls, reserved) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (token_id, window) DO UPDATE SET window_start = excluded.window_start,
+      calls = excluded.calls, reserved = excluded.reserved`);
+  // Nested in a caller's transaction (the history batch), this runs as a savepoint of it.
   const writeUsage = db.transaction((counts: UsageCount[]) => {
-    for (const c of counts) upsertUsage.run(c.tokenId, c.window, c.windowStart, c.calls);
+    for (const c of counts)
+      upsertUsage.run(c.tokenId, c.window, c.windowStart, c.calls, c.reserved ?? c.calls);
   });
 
   return {
@@ -148,6 +161,7 @@ export function createTokenRepository(db: Db): TokenRepository {
         window: r.window,
         windowStart: r.window_start,
         calls: r.calls,
+        reserved: r.reserved ?? r.calls,
       })),
     writeUsage: (counts) => {
       if (counts.length > 0) writeUsage(counts);
