@@ -56,6 +56,15 @@ export interface FailMidStream {
   error?: string;
 }
 
+export interface CutMidStream {
+  /**
+   * Whole chunks written before the cut. Then the first half of the next chunk goes out (never
+   * ending on a line break) and the connection is destroyed, as when Ollama's process dies or the
+   * network drops mid-line: the response has no terminating chunk and its last line is incomplete.
+   */
+  afterChunks: number;
+}
+
 /** Live-mutable behaviour: tests change these fields on `emulator.options` while the emulator runs. */
 export interface EmulatorSettings {
   /** Time between two stream chunks, on a fixed schedule from the first (also paid, in total, by non-streamed answers). */
@@ -76,6 +85,8 @@ export interface EmulatorSettings {
   /** Ollama's CORS layer answers an empty 403 to an Origin that is not in OLLAMA_ORIGINS' defaults. */
   checkOrigin: boolean;
   failMidStream: FailMidStream | null;
+  /** Streams (and non-streamed bodies) break off mid-line; see CutMidStream. */
+  cutMidStream: CutMidStream | null;
   /** When false, `think` is ignored and no thinking is produced. */
   thinking: boolean;
   /** When false, `tools` are ignored and a plain answer is produced. */
@@ -202,6 +213,7 @@ function defaultSettings(): EmulatorSettings {
     checkHost: true,
     checkOrigin: true,
     failMidStream: null,
+    cutMidStream: null,
     thinking: true,
     toolCalls: true,
     version: '0.12.6',
@@ -1016,6 +1028,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const fail = settings.failMidStream;
     const failAt = fail ? Math.max(0, Math.floor(fail.afterChunks)) : -1;
     const failMessage = fail?.error ?? DEFAULT_STREAM_ERROR;
+    const cut = settings.cutMidStream;
+    const cutAt = cut ? Math.max(0, Math.floor(cut.afterChunks)) : -1;
     if (!(await pause(ctx, settings.firstTokenDelayMs))) return;
     if (!stream) {
       if (!(await pause(ctx, (r.groups.length - 1) * settings.chunkDelayMs))) return;
@@ -1024,6 +1038,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return;
       }
       const out = r.nonStream();
+      if (cut) {
+        ctx.res.writeHead(200, {
+          'Content-Type': out.contentType,
+          'Content-Length': Buffer.byteLength(out.body),
+        });
+        cutOff(ctx, out.body);
+        return;
+      }
       sendBody(ctx, 200, out.contentType, out.body);
       return;
     }
@@ -1044,9 +1066,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       if (ctx.signal.aborted) return;
       if (i === 0) ctx.res.writeHead(200, { 'Content-Type': r.contentType, ...r.headers });
+      if (i === cutAt) {
+        cutOff(ctx, r.groups[i]?.() ?? '');
+        return;
+      }
       ctx.res.write(r.groups[i]?.() ?? '');
     }
     if (!ctx.signal.aborted) ctx.res.end();
+  }
+
+  /** Writes the first half of `text` (cut inside a line, never just after a break), then drops the connection. */
+  function cutOff(ctx: Ctx, text: string): void {
+    let at = Math.max(1, Math.floor(text.length / 2));
+    while (at > 1 && text[at - 1] === '\n') at--;
+    const socket = ctx.res.socket;
+    // Destroyed only once the half is handed to the kernel, so the client does receive it.
+    ctx.res.write(text.slice(0, at), () => socket?.destroy());
   }
 
   /** Stream NDJSON progress lines (pull, push, create) or answer with the last one. */
