@@ -227,6 +227,7 @@ export class ProxyHandler {
       {
         method: inbound.method,
         path: inbound.url,
+        presentedToken: () => inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers),
         clientHeaders: inbound.headers,
         body:
           endpoint.body === 'stream'
