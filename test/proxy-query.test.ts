@@ -58,7 +58,10 @@ test('credential-looking query parameters and the token itself never reach Ollam
   const attempts: Array<{ path: string; headers: Record<string, string> }> = [
     { path: `/api/tags?api_key=${enc}`, headers: auth },
     { path: `/api/tags?key=${enc}&verbose=1`, headers: auth },
-    { path: `/api/tags?Token=abc&ACCESS_TOKEN=def&apiKey=ghi&auth=jkl&password=mno&secret=pqr`, headers: auth },
+    {
+      path: `/api/tags?Token=abc&ACCESS_TOKEN=def&apiKey=ghi&auth=jkl&password=mno&secret=pqr`,
+      headers: auth,
+    },
     { path: `/api/tags?x-api-key=${enc}&client_secret=s3&hf_token=t4`, headers: auth },
     { path: `/api/tags?q=${enc}&page=2`, headers: auth },
     { path: `/api/tags?note=Bearer%20${enc}`, headers: auth },

@@ -46,7 +46,9 @@ function decoded(text: string): string {
 }
 
 function credentialName(rawName: string): boolean {
-  const name = decoded(rawName).toLowerCase().replace(/[-_\s]/g, '');
+  const name = decoded(rawName)
+    .toLowerCase()
+    .replace(/[-_\s]/g, '');
   // `api_key[]` and `auth[user]` are the same parameter to many servers.
   const bare = name.replace(/\[.*$/, '');
   return CREDENTIAL_NAMES.has(bare) || CREDENTIAL_SUFFIXES.some((suffix) => bare.endsWith(suffix));
