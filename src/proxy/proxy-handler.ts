@@ -222,7 +222,8 @@ export class ProxyHandler {
       call.abort(new Error('client closed the connection'));
     };
 
-    const filterList = known && endpoint.listFilter && !known.token.models.includes('*');
+    // Every token's listing is filtered: even "all models" (`*`) leaves out cloud models.
+    const filterList = known && endpoint.listFilter;
     const call = deps.upstream.send(
       {
         method: inbound.method,

@@ -39,6 +39,11 @@ export interface EmulatorModel {
   capabilities?: ModelCapability[];
   contextLength?: number;
   embeddingLength?: number;
+  /**
+   * A cloud model of a signed-in Ollama (`gpt-oss:120b-cloud`): served from ollama.com. Its
+   * listing entries carry `remote_model` and `remote_host`, as Ollama's do.
+   */
+  remote?: { model: string; host: string };
 }
 
 /** What the answer generator sees; `prompt` is the last user message (or the generate prompt). */
@@ -197,6 +202,32 @@ export function defaultModels(): EmulatorModel[] {
       capabilities: ['embedding'],
       contextLength: 2048,
       embeddingLength: 768,
+    },
+  ];
+}
+
+/** Two cloud models as a signed-in Ollama lists them (name suffix `-cloud`, and the `cloud` tag). */
+export function cloudModels(): EmulatorModel[] {
+  return [
+    {
+      name: 'gpt-oss:120b-cloud',
+      family: 'gptoss',
+      parameterSize: '116.8B',
+      quantizationLevel: 'MXFP4',
+      size: 384,
+      capabilities: ['completion', 'tools', 'thinking'],
+      contextLength: 131072,
+      remote: { model: 'gpt-oss:120b', host: 'https://ollama.com:443' },
+    },
+    {
+      name: 'gemma4:cloud',
+      family: 'gemma4',
+      parameterSize: '31B',
+      quantizationLevel: 'BF16',
+      size: 330,
+      capabilities: ['completion', 'vision'],
+      contextLength: 131072,
+      remote: { model: 'gemma4', host: 'https://ollama.com:443' },
     },
   ];
 }
@@ -456,6 +487,11 @@ function modelDetails(m: EmulatorModel): Json {
     parameter_size: m.parameterSize ?? '3.2B',
     quantization_level: m.quantizationLevel ?? 'Q4_K_M',
   };
+}
+
+/** Ollama's `remote_model` / `remote_host`, present (omitempty) only for cloud models. */
+function remoteFields(m: EmulatorModel): Json {
+  return m.remote ? { remote_model: m.remote.model, remote_host: m.remote.host } : {};
 }
 
 function capabilitiesOf(m: EmulatorModel): ModelCapability[] {
@@ -2098,6 +2134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       .map((m) => ({
         name: modelDisplay(m),
         model: modelDisplay(m),
+        ...remoteFields(m),
         modified_at: m.modifiedAt ?? FIXED_MODIFIED_AT,
         size: m.size ?? 1_000_000_000,
         digest: modelDigest(m),
@@ -2114,6 +2151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       models.push({
         name: modelDisplay(m),
         model: modelDisplay(m),
+        ...remoteFields(m),
         size: m.size ?? 1_000_000_000,
         digest: modelDigest(m),
         details: modelDetails(m),
