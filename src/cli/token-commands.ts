@@ -132,7 +132,11 @@ function describe(token: Token, usage: Record<QuotaWindow, number>): string {
 
 function policyOptions(command: Command): Command {
   return command
-    .option('--models <globs>', 'allowed models, comma-separated names or globs (default: all)')
+    .option(
+      '--models <globs>',
+      'allowed models, comma-separated names or globs (default: all local models; cloud models ' +
+        'need their names or "*-cloud,*:cloud", e.g. --models "*,*-cloud,*:cloud")',
+    )
     .option(
       '--scopes <scopes>',
       'inference,embeddings,read,show,manage,metrics (default: inference,embeddings,read)',

@@ -1,5 +1,6 @@
 /** Whether a token may call an endpoint with the models it names. */
 import { CompanionError } from '../errors/companion-error.js';
+import { isCloudModel } from './model-rules.js';
 import type { Scope } from './token.js';
 
 export interface AccessSubject {
@@ -14,7 +15,10 @@ export function authorize(subject: AccessSubject, scope: Scope, models: readonly
   }
   for (const model of models) {
     if (!subject.allowsModel(model)) {
-      throw new CompanionError('forbidden_model', 403, `this token may not use model "${model}"`);
+      const message = isCloudModel(model)
+        ? `"${model}" is a cloud model, billed to the owner's ollama.com account; this token has no cloud grant for it`
+        : `this token may not use model "${model}"`;
+      throw new CompanionError('forbidden_model', 403, message);
     }
   }
 }

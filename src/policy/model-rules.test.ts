@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompanionError } from '../errors/companion-error.js';
-import { compileModelRules, normalizeModelName } from './model-rules.js';
+import { compileModelRules, isCloudModel, normalizeModelName } from './model-rules.js';
 
 test('names are compared the way Ollama resolves them', () => {
   assert.equal(normalizeModelName('llama3.2'), 'llama3.2:latest');
@@ -43,7 +43,7 @@ test('globs match the name as written or as Ollama resolves it', () => {
   assert.ok(!dots('llama3x2'), 'a dot in a rule is a dot, not any character');
 });
 
-test('several rules allow the union; no rules or "*" allow everything', () => {
+test('several rules allow the union; no rules or "*" allow every local model', () => {
   const both = compileModelRules(['llama3.2', 'qwen3:*']);
   assert.ok(both('llama3.2') && both('qwen3:8b'));
   assert.ok(!both('nomic-embed-text'));
@@ -58,4 +58,44 @@ test('empty or blank rules are refused when a token is made', () => {
       (error: unknown) => error instanceof CompanionError && error.status === 400,
     );
   }
+});
+
+test('cloud models are told by their tag (cloud, …-cloud) or a name ending in -cloud', () => {
+  for (const name of [
+    'gpt-oss:120b-cloud',
+    'gemma4:cloud',
+    'GLM-4.6:Cloud',
+    'kimi-k2-cloud',
+    'team/x:cloud',
+    'gemma4:cloud@sha256:0a1b',
+    ' Registry.Ollama.AI/library/gpt-oss:20B-Cloud ',
+  ]) {
+    assert.ok(isCloudModel(name), name);
+  }
+  for (const name of ['llama3.2', 'qwen3:8b', 'cloud', 'wordcloud:7b', 'cloud:latest', 'x:cloudy']) {
+    assert.ok(!isCloudModel(name), name);
+  }
+});
+
+test('"all models" and local globs never reach a cloud model', () => {
+  for (const rules of [[], ['*'], ['gpt-oss*'], ['gpt-oss:*'], ['*:*'], ['gemma4*', '*cloud']]) {
+    const allows = compileModelRules(rules);
+    for (const cloud of ['gpt-oss:120b-cloud', 'gemma4:cloud'])
+      assert.ok(!allows(cloud), `${rules} → ${cloud}`);
+  }
+  assert.ok(compileModelRules(['gpt-oss*'])('gpt-oss:20b'), 'the local model is still allowed');
+});
+
+test('cloud models are granted by a cloud pattern or by their exact name', () => {
+  const all = compileModelRules(['*', '*-cloud', '*:cloud']);
+  for (const name of ['llama3.2', 'gpt-oss:120b-cloud', 'gemma4:cloud', 'kimi-k2-cloud']) {
+    assert.ok(all(name), name);
+  }
+  const one = compileModelRules(['gemma4:cloud']);
+  assert.ok(one('gemma4:cloud'));
+  assert.ok(!one('gpt-oss:120b-cloud'));
+  assert.ok(!one('llama3.2'), 'a cloud grant alone gives no local model');
+  const family = compileModelRules(['gpt-oss:*-cloud']);
+  assert.ok(family('gpt-oss:120b-cloud') && family('gpt-oss:20b-cloud'));
+  assert.ok(!family('gpt-oss:20b') && !family('gemma4:cloud'));
 });

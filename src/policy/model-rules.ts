@@ -3,6 +3,12 @@
  * resolves them: `llama3.2` and `llama3.2:latest` are one model, and so is
  * `registry.ollama.ai/library/llama3.2:latest`. A glob's `*` and `?` never match `/`,
  * so `llama3*` cannot reach a model pulled from a registry host named `llama3.evil…/`.
+ *
+ * Cloud models (a signed-in Ollama's `gpt-oss:120b-cloud`, `gemma4:cloud`) run on the
+ * owner's paid ollama.com account, so "all models" means all local models. A cloud model
+ * is granted only by its exact name or by a glob that is itself cloud-shaped
+ * (`*-cloud`, `*:cloud`, `gpt-oss:*-cloud`); `*`, `gpt-oss*` and other globs never
+ * match one.
  */
 import { badRequest } from '../errors/companion-error.js';
 
@@ -16,6 +22,24 @@ export function normalizeModelName(name: string): string {
   return n.indexOf(':', slash + 1) === -1 ? `${n}:latest` : n;
 }
 
+/**
+ * Whether a name (or a glob) is a cloud model's: its tag is `cloud` or ends in `-cloud`,
+ * or its name ends in `-cloud` (Ollama's naming for models served from ollama.com).
+ */
+export function isCloudModel(name: string): boolean {
+  return isCloudNormalized(normalizeModelName(name));
+}
+
+function isCloudNormalized(normalized: string): boolean {
+  // `name:tag@sha256:…` is the same model to Ollama: the digest does not hide the tag.
+  const at = normalized.indexOf('@');
+  const n = at === -1 ? normalized : normalized.slice(0, at);
+  const colon = n.indexOf(':', n.lastIndexOf('/') + 1);
+  const name = colon === -1 ? n : n.slice(0, colon);
+  const tag = colon === -1 ? 'latest' : n.slice(colon + 1);
+  return tag === 'cloud' || tag.endsWith('-cloud') || name.endsWith('-cloud');
+}
+
 function globToRegExp(glob: string): RegExp {
   const body = glob
     .toLowerCase()
@@ -27,19 +51,24 @@ function globToRegExp(glob: string): RegExp {
 
 /** @throws CompanionError(bad_request) for an empty or malformed rule. */
 export function compileModelRules(rules: readonly string[]): ModelMatcher {
-  if (rules.length === 0 || rules.includes('*')) return () => true;
+  // No rules is "all models", as `*` is: all local models.
+  let allLocal = rules.length === 0;
   const exact = new Set<string>();
-  const globs: RegExp[] = [];
+  const localGlobs: RegExp[] = [];
+  const cloudGlobs: RegExp[] = [];
   for (const rule of rules) {
     const r = rule.trim();
     if (r === '' || /\s/.test(r)) throw badRequest(`invalid model rule "${rule}"`);
-    if (/[*?]/.test(r)) globs.push(globToRegExp(r));
-    else exact.add(normalizeModelName(r));
+    if (r === '*') allLocal = true;
+    else if (!/[*?]/.test(r)) exact.add(normalizeModelName(r));
+    else (isCloudModel(r) ? cloudGlobs : localGlobs).push(globToRegExp(r));
   }
   return (model) => {
     const normalized = normalizeModelName(model);
     if (exact.has(normalized)) return true;
+    const cloud = isCloudNormalized(normalized);
+    if (!cloud && allLocal) return true;
     const raw = model.trim().toLowerCase();
-    return globs.some((g) => g.test(raw) || g.test(normalized));
+    return (cloud ? cloudGlobs : localGlobs).some((g) => g.test(raw) || g.test(normalized));
   };
 }

@@ -15,13 +15,14 @@ import type { Metrics } from '../metrics/metrics.js';
 import { authorize } from '../policy/access-policy.js';
 import type { QuotaLedger, Reservation } from '../policy/quota-ledger.js';
 import type { HistoryMode } from '../policy/token.js';
-import { errorBody, errorHeaders, publicMessage, streamErrorChunk } from '../server/error-shapes.js';
+import { errorBody, errorHeaders, streamErrorChunk } from '../server/error-shapes.js';
 import type { Endpoint } from './endpoint-catalogue.js';
 import { filterModelList } from './model-list-filter.js';
 import { type ParsedRequest, parseRequest, requestForHistory } from './request-body.js';
 import { type AnswerTap, createAnswerTap } from './taps/answer-tap.js';
-import { type Framing, framingOf } from './taps/framing.js';
+import { framingOf } from './taps/framing.js';
 import type { UpstreamClient } from './upstream-client.js';
+import { WholeFrames } from './whole-frames.js';
 
 /** A request as the HTTP layer hands it over. */
 export interface InboundRequest {
@@ -73,6 +74,15 @@ function upstreamFailure(error: Error): CompanionError {
     return new CompanionError('upstream_timeout', 504, 'Ollama did not answer in time', { cause: error });
   }
   return new CompanionError('upstream_unreachable', 502, `cannot reach Ollama (${code || error.message})`, {
+    cause: error,
+  });
+}
+
+/** Ollama's answer broke off after it had begun (its process died, the connection dropped). */
+function cutFailure(error: Error): CompanionError {
+  const code = (error as { code?: string }).code ?? '';
+  const detail = code === 'UND_ERR_BODY_TIMEOUT' ? 'no data within the timeout' : error.message || code;
+  return new CompanionError('upstream_cut', 502, `Ollama's answer was cut off mid-stream (${detail})`, {
     cause: error,
   });
 }
@@ -183,7 +193,8 @@ export class ProxyHandler {
     const refuse = this.refuse.bind(this);
     const t0 = performance.now();
     let tap: AnswerTap | undefined;
-    let framing: Framing = 'json';
+    // Streams reach the client in whole lines or events, so a cut can be followed by a readable error.
+    let frames: WholeFrames | undefined;
     let status = 0;
     let ttftMs: number | null = null;
     let ended = false;
@@ -211,11 +222,13 @@ export class ProxyHandler {
       call.abort(new Error('client closed the connection'));
     };
 
-    const filterList = known && endpoint.listFilter && !known.token.models.includes('*');
+    // Every token's listing is filtered: even "all models" (`*`) leaves out cloud models.
+    const filterList = known && endpoint.listFilter;
     const call = deps.upstream.send(
       {
         method: inbound.method,
         path: inbound.url,
+        presentedToken: () => inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers),
         clientHeaders: inbound.headers,
         body:
           endpoint.body === 'stream'
@@ -227,7 +240,8 @@ export class ProxyHandler {
       {
         onStart(upstreamStatus, head) {
           status = upstreamStatus;
-          framing = framingOf(head.contentType);
+          const framing = framingOf(head.contentType);
+          if (framing !== 'json') frames = new WholeFrames(framing);
           tap = createAnswerTap(endpoint.answer, head.contentType, status);
           if (filterList && status === 200) {
             listBuffer = [];
@@ -244,7 +258,8 @@ export class ProxyHandler {
             return true;
           }
           // The chunk leaves first; reading it for history can wait that long.
-          const flowing = res.write(chunk);
+          const whole = frames ? frames.take(chunk) : chunk;
+          const flowing = whole === undefined || res.write(whole);
           tap!.push(chunk);
           if (flowing) return true;
           res.once('drain', resume);
@@ -264,7 +279,7 @@ export class ProxyHandler {
             });
             res.end(filtered);
           } else {
-            res.end();
+            res.end(frames?.rest());
           }
           const answer = answerOf();
           const ok = status >= 200 && status < 400 && !answer?.error;
@@ -296,10 +311,22 @@ export class ProxyHandler {
             });
             return;
           }
-          if (!res.headersSent) res.writeHead(status, inbound.presetHeaders);
-          if (framing !== 'json') res.write(streamErrorChunk(endpoint.wire, framing, failure));
-          res.end();
-          end({ status, outcome: 'error', error: publicMessage(failure), ttftMs, answer: answerOf() });
+          const cut = cutFailure(error);
+          if (!res.headersSent) {
+            // A listing still being buffered: the client has nothing yet, so it gets a clean error.
+            refuse(endpoint, inbound, res, cut);
+            end({ status: cut.status, outcome: 'error', error: cut.message, ttftMs, answer: null });
+            return;
+          }
+          end({ status, outcome: 'error', error: cut.message, ttftMs, answer: answerOf() });
+          if (frames) {
+            // Whatever was sent ends on a frame boundary (or is ended here): the error is a frame of its own.
+            res.end(frames.closing() + streamErrorChunk(endpoint.wire, frames.framing, cut));
+          } else {
+            // A one-piece body cannot carry an error after its start: the client must see it break
+            // off rather than take a truncated body for a whole one (or wait for the missing bytes).
+            res.destroy();
+          }
         },
       },
     );

@@ -1,11 +1,13 @@
 /**
  * The connection pool to Ollama. Requests go out with only the headers Ollama needs —
- * never the client's credentials, cookies or Origin — and with `Host` set to the
- * upstream's own host, because Ollama on loopback refuses foreign Host headers.
+ * never the client's credentials, cookies or Origin, nor a credential in the query
+ * (forwarded-query.ts) — and with `Host` set to the upstream's own host, because Ollama
+ * on loopback refuses foreign Host headers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { forwardedPath } from './forwarded-query.js';
 
 /** Request headers passed on to Ollama; everything else stays with the companion. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -67,7 +69,10 @@ export interface UpstreamSink {
 
 export interface UpstreamRequest {
   method: string;
+  /** Path and query as the client sent them; credentials in the query are taken out here. */
   path: string;
+  /** The token the client presented (header or path prefix), so a query carrying it is cleaned. */
+  presentedToken?: () => string | undefined;
   clientHeaders: IncomingHttpHeaders;
   body: Buffer | Readable | null;
 }
@@ -76,6 +81,8 @@ export interface UpstreamCall {
   /** Cuts the upstream request (the client went away). */
   abort(reason: Error): void;
 }
+
+const noToken = (): undefined => undefined;
 
 export class UpstreamClient {
   private readonly agent: Agent;
@@ -132,7 +139,7 @@ export class UpstreamClient {
       {
         origin: this.origin,
         method: request.method as Dispatcher.HttpMethod,
-        path: request.path,
+        path: forwardedPath(request.path, request.presentedToken ?? noToken),
         headers,
         body: request.body,
       },

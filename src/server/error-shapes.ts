@@ -48,7 +48,11 @@ export function errorHeaders(error: CompanionError): Record<string, string> {
   return headers;
 }
 
-/** The error as the last piece of a stream that already started. */
+/**
+ * The error as the last piece of a stream that already started: one NDJSON line or one
+ * SSE event. It is a frame of its own only if what was sent before it ends on a frame
+ * boundary; the proxy keeps streams that way (proxy/whole-frames.ts).
+ */
 export function streamErrorChunk(
   dialect: ErrorDialect,
   framing: 'ndjson' | 'sse',

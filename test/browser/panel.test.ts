@@ -90,7 +90,7 @@ test('an admin creates a token, finds its conversation by searching, and revokes
   await page.getByRole('heading', { name: 'Tokens' }).waitFor();
   await page.getByRole('button', { name: 'New token' }).click();
   await page.getByLabel('Name').fill('alice-laptop');
-  await page.getByLabel('Models').fill('llama3*');
+  await page.getByLabel('Models', { exact: true }).fill('llama3*');
   await page.getByLabel('Calls per day').fill('100');
   await page.getByLabel('Calls per minute').fill('30');
   await page.getByLabel('Concurrent requests').fill('2');

@@ -367,6 +367,29 @@ test('failMidStream ends NDJSON with an error line and SSE with an error event',
   assert.equal(typeof JSON.parse(early.text).error, 'string');
 });
 
+test('cutMidStream sends whole chunks, then half a line, then drops the connection', async (t) => {
+  const e = await emu(t, { chunks: 5, cutMidStream: { afterChunks: 2 } });
+  for (const [path, extra] of [
+    ['/api/chat', {}],
+    ['/v1/chat/completions', { stream: true }],
+  ] as const) {
+    const res = await request(`${e.url}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(chatBody('a question to cut', extra)),
+    });
+    assert.equal(res.statusCode, 200);
+    let received = '';
+    await assert.rejects(async () => {
+      for await (const chunk of res.body) received += chunk.toString();
+    }, /terminated|other side closed/);
+    const separator = path === '/api/chat' ? '\n' : '\n\n';
+    const whole = received.split(separator);
+    assert.equal(whole.length, 3, `${path}: two whole chunks and a part (${JSON.stringify(received)})`);
+    assert.notEqual(whole.at(-1), '', `${path}: the last line is incomplete`);
+    assert.throws(() => JSON.parse((whole.at(-1) ?? '').replace(/^data: /, '')));
+  }
+});
+
 test('requests are recorded with headers and parsed bodies', async (t) => {
   const e = await emu(t);
   await post(e, '/api/chat', chatBody('rec', { stream: false }), {

@@ -39,6 +39,11 @@ export interface EmulatorModel {
   capabilities?: ModelCapability[];
   contextLength?: number;
   embeddingLength?: number;
+  /**
+   * A cloud model of a signed-in Ollama (`gpt-oss:120b-cloud`): served from ollama.com. Its
+   * listing entries carry `remote_model` and `remote_host`, as Ollama's do.
+   */
+  remote?: { model: string; host: string };
 }
 
 /** What the answer generator sees; `prompt` is the last user message (or the generate prompt). */
@@ -54,6 +59,15 @@ export interface FailMidStream {
   /** Number of chunks written before the error. 0 means the request fails before any byte (status 500). */
   afterChunks: number;
   error?: string;
+}
+
+export interface CutMidStream {
+  /**
+   * Whole chunks written before the cut. Then the first half of the next chunk goes out (never
+   * ending on a line break) and the connection is destroyed, as when Ollama's process dies or the
+   * network drops mid-line: the response has no terminating chunk and its last line is incomplete.
+   */
+  afterChunks: number;
 }
 
 /** Live-mutable behaviour: tests change these fields on `emulator.options` while the emulator runs. */
@@ -76,6 +90,8 @@ export interface EmulatorSettings {
   /** Ollama's CORS layer answers an empty 403 to an Origin that is not in OLLAMA_ORIGINS' defaults. */
   checkOrigin: boolean;
   failMidStream: FailMidStream | null;
+  /** Streams (and non-streamed bodies) break off mid-line; see CutMidStream. */
+  cutMidStream: CutMidStream | null;
   /** When false, `think` is ignored and no thinking is produced. */
   thinking: boolean;
   /** When false, `tools` are ignored and a plain answer is produced. */
@@ -190,6 +206,32 @@ export function defaultModels(): EmulatorModel[] {
   ];
 }
 
+/** Two cloud models as a signed-in Ollama lists them (name suffix `-cloud`, and the `cloud` tag). */
+export function cloudModels(): EmulatorModel[] {
+  return [
+    {
+      name: 'gpt-oss:120b-cloud',
+      family: 'gptoss',
+      parameterSize: '116.8B',
+      quantizationLevel: 'MXFP4',
+      size: 384,
+      capabilities: ['completion', 'tools', 'thinking'],
+      contextLength: 131072,
+      remote: { model: 'gpt-oss:120b', host: 'https://ollama.com:443' },
+    },
+    {
+      name: 'gemma4:cloud',
+      family: 'gemma4',
+      parameterSize: '31B',
+      quantizationLevel: 'BF16',
+      size: 330,
+      capabilities: ['completion', 'vision'],
+      contextLength: 131072,
+      remote: { model: 'gemma4', host: 'https://ollama.com:443' },
+    },
+  ];
+}
+
 function defaultSettings(): EmulatorSettings {
   return {
     chunkDelayMs: 0,
@@ -202,6 +244,7 @@ function defaultSettings(): EmulatorSettings {
     checkHost: true,
     checkOrigin: true,
     failMidStream: null,
+    cutMidStream: null,
     thinking: true,
     toolCalls: true,
     version: '0.12.6',
@@ -444,6 +487,11 @@ function modelDetails(m: EmulatorModel): Json {
     parameter_size: m.parameterSize ?? '3.2B',
     quantization_level: m.quantizationLevel ?? 'Q4_K_M',
   };
+}
+
+/** Ollama's `remote_model` / `remote_host`, present (omitempty) only for cloud models. */
+function remoteFields(m: EmulatorModel): Json {
+  return m.remote ? { remote_model: m.remote.model, remote_host: m.remote.host } : {};
 }
 
 function capabilitiesOf(m: EmulatorModel): ModelCapability[] {
@@ -1016,6 +1064,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const fail = settings.failMidStream;
     const failAt = fail ? Math.max(0, Math.floor(fail.afterChunks)) : -1;
     const failMessage = fail?.error ?? DEFAULT_STREAM_ERROR;
+    const cut = settings.cutMidStream;
+    const cutAt = cut ? Math.max(0, Math.floor(cut.afterChunks)) : -1;
     if (!(await pause(ctx, settings.firstTokenDelayMs))) return;
     if (!stream) {
       if (!(await pause(ctx, (r.groups.length - 1) * settings.chunkDelayMs))) return;
@@ -1024,6 +1074,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return;
       }
       const out = r.nonStream();
+      if (cut) {
+        ctx.res.writeHead(200, {
+          'Content-Type': out.contentType,
+          'Content-Length': Buffer.byteLength(out.body),
+        });
+        cutOff(ctx, out.body);
+        return;
+      }
       sendBody(ctx, 200, out.contentType, out.body);
       return;
     }
@@ -1044,9 +1102,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       if (ctx.signal.aborted) return;
       if (i === 0) ctx.res.writeHead(200, { 'Content-Type': r.contentType, ...r.headers });
+      if (i === cutAt) {
+        cutOff(ctx, r.groups[i]?.() ?? '');
+        return;
+      }
       ctx.res.write(r.groups[i]?.() ?? '');
     }
     if (!ctx.signal.aborted) ctx.res.end();
+  }
+
+  /** Writes the first half of `text` (cut inside a line, never just after a break), then drops the connection. */
+  function cutOff(ctx: Ctx, text: string): void {
+    let at = Math.max(1, Math.floor(text.length / 2));
+    while (at > 1 && text[at - 1] === '\n') at--;
+    const socket = ctx.res.socket;
+    // Destroyed only once the half is handed to the kernel, so the client does receive it.
+    ctx.res.write(text.slice(0, at), () => socket?.destroy());
   }
 
   /** Stream NDJSON progress lines (pull, push, create) or answer with the last one. */
@@ -2063,6 +2134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       .map((m) => ({
         name: modelDisplay(m),
         model: modelDisplay(m),
+        ...remoteFields(m),
         modified_at: m.modifiedAt ?? FIXED_MODIFIED_AT,
         size: m.size ?? 1_000_000_000,
         digest: modelDigest(m),
@@ -2079,6 +2151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       models.push({
         name: modelDisplay(m),
         model: modelDisplay(m),
+        ...remoteFields(m),
         size: m.size ?? 1_000_000_000,
         digest: modelDigest(m),
         details: modelDetails(m),

@@ -1,7 +1,8 @@
 /**
- * Creating or editing a token with every policy field: models, scopes, call quotas per
- * window, concurrency, expiry, history mode and the enabled flag. Empty quota fields
- * mean "no limit".
+ * Creating or editing a token with every policy field: models (cloud models only when
+ * granted: "Allow cloud models" adds their patterns to the field), scopes, call quotas
+ * per window, concurrency, expiry, history mode and the enabled flag. Empty quota
+ * fields mean "no limit".
  */
 import { useState } from 'preact/hooks';
 import { ErrorNote } from '../components/notice.js';
@@ -18,6 +19,21 @@ interface Props {
 }
 
 const numberOrNull = (text: string): number | null => (text.trim() === '' ? null : Number(text));
+
+/** The patterns that grant every cloud model ("*" alone means every local model). */
+const CLOUD_PATTERNS = ['*-cloud', '*:cloud'];
+
+const modelList = (text: string): string[] =>
+  text
+    .split(/[\s,]+/)
+    .map((m) => m.trim())
+    .filter(Boolean);
+
+/** The models field with the cloud patterns added or taken out, the rest as typed. */
+function withCloud(text: string, on: boolean): string {
+  const rest = modelList(text).filter((m) => !CLOUD_PATTERNS.includes(m));
+  return (on ? [...rest, ...CLOUD_PATTERNS] : rest).join(', ');
+}
 
 export function TokenForm({ token, onSubmit, onCancel }: Props) {
   const editing = token !== undefined;
@@ -45,10 +61,7 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
     event.preventDefault();
     const body: Record<string, unknown> = {
       name: name.trim(),
-      models: models
-        .split(/[\s,]+/)
-        .map((m) => m.trim())
-        .filter(Boolean),
+      models: modelList(models),
       scopes,
       historyMode,
       enabled,
@@ -75,6 +88,7 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
   };
 
   const current = toMillis(token?.expiresAt);
+  const cloudAllowed = CLOUD_PATTERNS.every((p) => modelList(models).includes(p));
   return (
     <form class="card token-form" onSubmit={submit} aria-labelledby={`${prefix}-token-title`}>
       <h2 id={`${prefix}-token-title`}>{editing ? `Edit token ${token.name}` : 'New token'}</h2>
@@ -104,8 +118,17 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
           />
           <p id={`${prefix}-models-hint`} class="hint">
             Names or globs, separated by commas: <code>llama3*</code>, <code>qwen3:*</code>; <code>*</code>{' '}
-            for all.
+            for all local models. Cloud models (<code>…:cloud</code>, <code>…-cloud</code>) run on your
+            ollama.com account: name them, or tick the box to add <code>*-cloud</code>, <code>*:cloud</code>.
           </p>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={cloudAllowed}
+              onChange={(e) => setModels((m) => withCloud(m, e.currentTarget.checked))}
+            />
+            Allow cloud models
+          </label>
         </div>
       </div>
       <fieldset>
