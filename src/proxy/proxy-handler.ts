@@ -1,7 +1,8 @@
 /**
- * One proxied request, from credentials to the last byte: authenticate, read the body,
- * authorize, reserve a quota slot, forward to Ollama, stream the answer back chunk by
- * chunk while a tap reassembles it for history, then release the slot and record.
+ * One proxied request, from credentials to the last byte: admit it from its headers
+ * (who calls, and may they call this endpoint at all), then with its body authorize the
+ * model, reserve a quota slot, forward to Ollama, stream the answer back chunk by chunk
+ * while a tap reassembles it for history, then release the slot and record.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -37,6 +38,16 @@ export interface InboundRequest {
   clientAddr: string;
   /** Headers the HTTP layer already decided on (CORS). */
   presetHeaders: OutgoingHttpHeaders | Record<string, string | number | string[] | undefined>;
+}
+
+/**
+ * What the headers alone decide: the caller, or why the request is refused. The HTTP
+ * layer admits a request before it reads the body, so a refused body is never read.
+ */
+export interface Admission {
+  known: KnownToken | undefined;
+  /** Set when the request is refused; its body must then not be read. */
+  refusal: CompanionError | undefined;
 }
 
 export interface ProxyDeps {
@@ -80,11 +91,45 @@ function upstreamFailure(error: Error): CompanionError {
 export class ProxyHandler {
   constructor(private readonly deps: ProxyDeps) {}
 
-  handle(endpoint: Endpoint, inbound: InboundRequest, res: ServerResponse): void {
+  /**
+   * Admission from the headers: the token (unless the endpoint is public), whether it is
+   * enabled, and whether its scopes cover the endpoint. Models are checked later, with the body.
+   */
+  admit(endpoint: Endpoint, headers: IncomingHttpHeaders, pathToken: string | undefined): Admission {
+    const { deps } = this;
+    let known: KnownToken | undefined;
+    try {
+      if (!(endpoint.statusEndpoint && deps.publicStatus)) {
+        known = deps.directory.identify(pathToken ?? deps.tokenFromHeaders(headers));
+      }
+      if (known) {
+        assertEnabled(known);
+        authorize({ scopes: known.token.scopes, allowsModel: known.allowsModel }, endpoint.scope, []);
+      }
+      return { known, refusal: undefined };
+    } catch (error) {
+      const refusal =
+        error instanceof CompanionError
+          ? error
+          : new CompanionError('internal', 500, 'internal', { cause: error });
+      return { known, refusal };
+    }
+  }
+
+  /**
+   * Answers a request. `admission` is what `admit` said from the headers (admitted here
+   * when the caller did not); a refused request is answered without its body.
+   */
+  handle(
+    endpoint: Endpoint,
+    inbound: InboundRequest,
+    res: ServerResponse,
+    admission: Admission = this.admit(endpoint, inbound.headers, inbound.pathToken),
+  ): void {
     const { deps } = this;
     const t0 = performance.now();
     const startedAt = Date.now();
-    let known: KnownToken | undefined;
+    const known = admission.known;
     let parsed: ParsedRequest | undefined;
     let record: HistoryHandle | undefined;
     let mode: HistoryMode = 'off';
@@ -113,16 +158,13 @@ export class ProxyHandler {
 
     let reservation: Reservation;
     try {
-      if (!(endpoint.statusEndpoint && deps.publicStatus)) {
-        known = deps.directory.identify(inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers));
-      }
+      if (admission.refusal) throw admission.refusal;
       parsed = parseRequest(
         endpoint,
         Buffer.isBuffer(inbound.body) ? inbound.body : undefined,
         inbound.params,
       );
       if (known) {
-        assertEnabled(known);
         authorize(
           { scopes: known.token.scopes, allowsModel: known.allowsModel },
           endpoint.scope,

@@ -4,16 +4,19 @@
  * it is, so the connection settings it would have applied are set here.
  */
 import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Config } from '../config/config-schema.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import type { ProxyFastPath } from './proxy-fast-path.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function serverFactory(config: Config, fastPath: ProxyFastPath) {
+export function serverFactory(config: Config, fastPath: ProxyFastPath, guard: ConnectionGuard) {
   return (fastify: Listener): Server => {
     const listener: Listener = (req, res) => {
+      guard.watchRequest(req, res);
       if (!fastPath.take(req, res)) fastify(req, res);
     };
     const server =
@@ -31,4 +34,29 @@ export function serverFactory(config: Config, fastPath: ProxyFastPath) {
     server.requestTimeout = 0;
     return server;
   };
+}
+
+/**
+ * Answers a connection whose bytes are not HTTP, or whose headers came too slowly or
+ * too large, then closes it. When an answer to that connection is already on its way
+ * (bytes that follow a request the companion answered from its headers), a second
+ * answer would corrupt the first, so the connection only closes once the first is out,
+ * as Node's own handler does.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
+    if (socket.writableLength === 0) socket.destroy();
+    else socket.once('drain', () => socket.destroy());
+    return;
+  }
+  const status =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({ error: (STATUS_CODES[status] ?? 'bad request').toLowerCase() });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  socket.destroySoon();
 }
