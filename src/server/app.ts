@@ -20,8 +20,13 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   const { config } = companion;
   const proxy = createProxyHandler(companion);
   const trust = proxyTrust(config.trustProxy);
-  const guard = new ConnectionGuard();
-  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log, trust);
+  const guard = new ConnectionGuard({
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    exempt: (address) => trust?.(address, 0) ?? false,
+  });
+  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log, trust, guard);
   const app = Fastify({
     serverFactory: serverFactory(config, fastPath, guard),
     clientErrorHandler,
@@ -55,6 +60,6 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   installErrorHandlers(app, companion);
   await app.register(metricsRoute, companion);
   await app.register(adminPlugin, companion);
-  await app.register(proxyRoutes, proxy);
+  await app.register(proxyRoutes, { handler: proxy, authenticated: (socket) => guard.authenticated(socket) });
   return app;
 }

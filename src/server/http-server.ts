@@ -1,7 +1,8 @@
 /**
  * The HTTP(S) server Fastify runs on. The proxy's fast path sees each request first;
  * what it does not take goes to Fastify. Fastify leaves a server it did not create as
- * it is, so the connection settings it would have applied are set here.
+ * it is, so the connection settings it would have applied are set here, with the
+ * timeouts that keep slow and idle clients from holding sockets.
  */
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -19,19 +20,30 @@ export function serverFactory(config: Config, fastPath: ProxyFastPath, guard: Co
       guard.watchRequest(req, res);
       if (!fastPath.take(req, res)) fastify(req, res);
     };
+    const options: http.ServerOptions = {
+      // Headers that trickle in are cut at headersTimeout; Node checks at this interval.
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
+      // No cap on a whole request's duration, as on the server Fastify would have made
+      // (Node's default is 5 minutes): a model blob upload can take longer than that. A
+      // body that stops arriving is cut by the connection guard's idle-body timeout.
+      requestTimeout: 0,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+    };
     const server =
       config.tlsCert && config.tlsKey
         ? https.createServer(
-            { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) },
+            {
+              ...options,
+              cert: readFileSync(config.tlsCert),
+              key: readFileSync(config.tlsKey),
+              handshakeTimeout: config.headersTimeoutMs,
+            },
             listener,
           )
-        : http.createServer(listener);
-    // Longer than the usual 60 s idle timeout of clients and reverse proxies, so the
-    // server is never the side that closes a connection a client is about to reuse.
-    server.keepAliveTimeout = 65_000;
-    // No cap on a whole request's duration, as on the server Fastify would have made
-    // (Node's default is 5 minutes): a model blob upload can take longer than that.
-    server.requestTimeout = 0;
+        : http.createServer(options, listener);
+    server.keepAliveTimeout = config.keepAliveTimeoutMs;
+    guard.attach(server);
     return server;
   };
 }

@@ -19,6 +19,7 @@ import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import type { Admission, InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import { clientAddress, type ProxyTrust } from './client-address.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import { errorBody, errorHeaders } from './error-shapes.js';
 
 /** The header the CORS layer sets on every answer whose origin rule is dynamic. */
@@ -33,6 +34,7 @@ export class ProxyFastPath {
     private readonly bodyLimit: number,
     private readonly log: Logger,
     private readonly trust: ProxyTrust | undefined,
+    private readonly guard: ConnectionGuard,
   ) {
     for (const endpoint of ENDPOINTS) {
       if (endpoint.body === 'stream' || endpoint.path.includes(':')) continue;
@@ -81,8 +83,11 @@ export class ProxyFastPath {
     return true;
   }
 
+  /** Admission from the headers; a connection that showed a valid token stops counting as unknown. */
   private admit(endpoint: Endpoint, req: IncomingMessage): Admission {
-    return this.handler.admit(endpoint, req.headers, undefined);
+    const admission = this.handler.admit(endpoint, req.headers, undefined);
+    if (admission.known) this.guard.authenticated(req.socket);
+    return admission;
   }
 
   private handle(

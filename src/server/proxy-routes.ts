@@ -6,6 +6,7 @@
  * uploads, which stream through without being buffered.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
@@ -13,6 +14,12 @@ import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import { type Admission, type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import type { Companion } from './companion.js';
 import { pathToken } from './path-guard.js';
+
+/** What the proxy routes need: the handler, and who to tell that a connection showed a valid token. */
+export interface ProxyRouteDeps {
+  handler: ProxyHandler;
+  authenticated: (socket: Socket) => void;
+}
 
 /** Each admitted request's admission, from its onRequest hook to its handler. */
 const admissions = new WeakMap<IncomingMessage, Admission>();
@@ -45,7 +52,8 @@ export function createProxyHandler(companion: Companion): ProxyHandler {
   });
 }
 
-export async function proxyRoutes(app: FastifyInstance, handler: ProxyHandler): Promise<void> {
+export async function proxyRoutes(app: FastifyInstance, deps: ProxyRouteDeps): Promise<void> {
+  const { handler } = deps;
   const route = (scope: FastifyInstance, endpoint: Endpoint, bodyLimit?: number) =>
     scope.route({
       method: endpoint.method,
@@ -54,6 +62,7 @@ export async function proxyRoutes(app: FastifyInstance, handler: ProxyHandler): 
       // Runs before Fastify reads the body (CORS headers are already set by then).
       onRequest(request, reply, done) {
         const admission = handler.admit(endpoint, request.headers, pathToken(request.raw));
+        if (admission.known) deps.authenticated(request.raw.socket);
         if (!admission.refusal) {
           admissions.set(request.raw, admission);
           done();
