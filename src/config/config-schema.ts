@@ -63,6 +63,23 @@ export const ConfigSchema = Type.Object(
       description:
         'Open connections one address may hold before any of its requests carried a valid token (trusted proxies excepted).',
     }),
+    upstreamConnections: Type.Integer({
+      minimum: 1,
+      default: 256,
+      description:
+        'Connections to Ollama for model runs, embeddings, uploads and pulls; listings have their own few.',
+    }),
+    upstreamPerToken: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Most of those connections one token may hold (default: half of upstreamConnections).',
+      }),
+    ),
+    upstreamQueueMs: Type.Integer({
+      minimum: 0,
+      default: 30_000,
+      description: 'How long a request may wait for a connection to Ollama before it gets 503 "server busy".',
+    }),
     upstreamTimeoutMs: Type.Integer({
       minimum: 1000,
       default: 10 * 60 * 1000,

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'concurrency_limited'
   | 'upstream_unreachable'
   | 'upstream_timeout'
+  | 'upstream_busy'
   | 'shutting_down'
   | 'conflict'
   | 'csrf_failed'
@@ -48,7 +49,11 @@ export class CompanionError extends Error {
     this.name = 'CompanionError';
     this.code = code;
     this.status = status;
-    this.expose = status < 500 || code === 'upstream_unreachable' || code === 'upstream_timeout';
+    this.expose =
+      status < 500 ||
+      code === 'upstream_unreachable' ||
+      code === 'upstream_timeout' ||
+      code === 'upstream_busy';
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
   }

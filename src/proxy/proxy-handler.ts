@@ -79,6 +79,8 @@ function headerList(preset: InboundRequest['presetHeaders'], upstream: string[])
 }
 
 function upstreamFailure(error: Error): CompanionError {
+  // The upstream client's own refusals (no connection to Ollama free in time) are final.
+  if (error instanceof CompanionError) return error;
   const code = (error as { code?: string }).code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new CompanionError('upstream_timeout', 504, 'Ollama did not answer in time', { cause: error });
@@ -265,6 +267,8 @@ export class ProxyHandler {
             : parsed.json
               ? (inbound.body as Buffer)
               : null,
+        quick: endpoint.quick,
+        holder: known?.token.id ?? '',
       },
       {
         onStart(upstreamStatus, head) {
