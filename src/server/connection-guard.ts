@@ -63,7 +63,9 @@ export class ConnectionGuard {
       clearTimeout(state.firstHeaders);
       state.firstHeaders = undefined;
     }
-    if (announcesBody(req)) this.watchBody(req, res, socket);
+    // A request without a body is complete once its headers are: nothing more to watch.
+    if (!announcesBody(req)) return;
+    this.watchBody(req, res, socket);
     res.once('finish', () => {
       if (!req.complete) this.discardRest(req, socket);
     });
