@@ -151,3 +151,20 @@ test('a request that waits too long for a connection gets Ollama’s busy answer
     'the refused ones never reached Ollama',
   );
 });
+
+test('a request that waits for a connection gets the one freed first, and is answered in full', async (t) => {
+  const emulator = await emulatorFor(t, { chunks: 4, chunkDelayMs: 200, answer: () => 'one two three four' });
+  const companion = await startCompanion(t, emulator.url, {
+    upstreamConnections: 1,
+    upstreamQueueMs: 10_000,
+  });
+  const secret = companion.token('patient');
+  const ollama = new Ollama({ host: companion.url, headers: { Authorization: `Bearer ${secret}` } });
+  const ask = (prompt: string) => ollama.generate({ model: 'llama3.2', prompt, stream: false });
+  const [first, second] = await Promise.all([ask('first'), ask('second')]);
+  assert.equal(first.response, 'one two three four');
+  assert.equal(second.response, 'one two three four');
+  const [a, b] = emulator.requests.filter((r) => r.path === '/api/generate');
+  assert.ok(a && b);
+  assert.ok(b.receivedAt - a.receivedAt >= 500, 'the second reached Ollama only once the first was done');
+});

@@ -28,7 +28,6 @@ export function serverFactory(config: Config, fastPath: ProxyFastPath, guard: Co
       // (Node's default is 5 minutes): a model blob upload can take longer than that. A
       // body that stops arriving is cut by the connection guard's idle-body timeout.
       requestTimeout: 0,
-      keepAliveTimeout: config.keepAliveTimeoutMs,
     };
     const server =
       config.tlsCert && config.tlsKey
@@ -42,6 +41,8 @@ export function serverFactory(config: Config, fastPath: ProxyFastPath, guard: Co
             listener,
           )
         : http.createServer(options, listener);
+    // 65 s by default: longer than the usual 60 s idle timeout of clients and reverse
+    // proxies, so the server is never the side that closes a connection about to be reused.
     server.keepAliveTimeout = config.keepAliveTimeoutMs;
     guard.attach(server);
     return server;
