@@ -40,6 +40,46 @@ export const ConfigSchema = Type.Object(
       default: 64 * 1024 * 1024,
       description: 'Largest request body accepted (blob uploads excepted).',
     }),
+    headersTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 10_000,
+      description:
+        'Most time a client may take to send a request’s headers, from connecting or from the end of its last request.',
+    }),
+    bodyIdleTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 30_000,
+      description:
+        'Most time a request body may pause between two pieces (a long upload that keeps sending is not cut).',
+    }),
+    keepAliveTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 65_000,
+      description: 'How long an idle kept-alive connection stays open for the client’s next request.',
+    }),
+    maxUnauthenticatedPerAddress: Type.Integer({
+      minimum: 1,
+      default: 64,
+      description:
+        'Open connections one address may hold before any of its requests carried a valid token (trusted proxies excepted).',
+    }),
+    upstreamConnections: Type.Integer({
+      minimum: 1,
+      default: 256,
+      description:
+        'Connections to Ollama for model runs, embeddings, uploads and pulls; listings have their own few.',
+    }),
+    upstreamPerToken: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Most of those connections one token may hold (default: half of upstreamConnections).',
+      }),
+    ),
+    upstreamQueueMs: Type.Integer({
+      minimum: 0,
+      default: 30_000,
+      description: 'How long a request may wait for a connection to Ollama before it gets 503 "server busy".',
+    }),
     upstreamTimeoutMs: Type.Integer({
       minimum: 1000,
       default: 10 * 60 * 1000,

@@ -31,6 +31,13 @@ test('defaults: loopback, port 11435, the local Ollama, the user data dir', () =
   assert.equal(config.shutdownGraceMs, 15_000);
   assert.equal(config.logLevel, 'info');
   assert.deepEqual(config.corsOrigins, []);
+  assert.equal(config.headersTimeoutMs, 10_000);
+  assert.equal(config.bodyIdleTimeoutMs, 30_000);
+  assert.equal(config.keepAliveTimeoutMs, 65_000);
+  assert.equal(config.maxUnauthenticatedPerAddress, 64);
+  assert.equal(config.upstreamConnections, 256);
+  assert.equal(config.upstreamPerToken, undefined, 'half the connections, decided where the pool is made');
+  assert.equal(config.upstreamQueueMs, 30_000);
   if (process.platform === 'linux') assert.equal(config.dataDir, '/home/ada/.local/share/ollama-companion');
 });
 
@@ -124,6 +131,12 @@ test('a bad value names the setting and where it came from', (t) => {
       /setting trustProxy \(from environment variable OLLAMA_COMPANION_TRUST_PROXY\).*my-proxy/,
     ],
     [{ env: HOME, flags: { trustProxy: ['10.0.0.0/33'] } }, /setting trustProxy \(from flag --trust-proxy\)/],
+    [{ env: { ...HOME, OLLAMA_COMPANION_HEADERS_TIMEOUT_MS: '5' } }, /setting headersTimeoutMs/],
+    [{ env: HOME, flags: { maxUnauthenticatedPerAddress: 0 } }, /maxUnauthenticatedPerAddress/],
+    [
+      { env: { ...HOME, OLLAMA_COMPANION_UPSTREAM_PER_TOKEN: '300' } },
+      /setting upstreamPerToken \(from environment variable OLLAMA_COMPANION_UPSTREAM_PER_TOKEN\).*256/,
+    ],
   ];
   for (const [input, pattern] of cases) {
     assert.throws(

@@ -120,6 +120,12 @@ export function loadConfig({ flags = {}, configFile, env = process.env }: LoadCo
     const origin = sources.get('trustProxy') ?? 'default';
     throw new ConfigError(`invalid setting trustProxy (from ${origin}): ${(error as Error).message}`);
   }
+  if (config.upstreamPerToken !== undefined && config.upstreamPerToken > config.upstreamConnections) {
+    const origin = sources.get('upstreamPerToken') ?? 'default';
+    throw new ConfigError(
+      `invalid setting upstreamPerToken (from ${origin}): at most upstreamConnections (${config.upstreamConnections})`,
+    );
+  }
   config.upstream = config.upstream.replace(/\/$/, '');
   return config;
 }

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'upstream_cut'
+  | 'upstream_busy'
   | 'shutting_down'
   | 'conflict'
   | 'csrf_failed'
@@ -53,7 +54,8 @@ export class CompanionError extends Error {
       status < 500 ||
       code === 'upstream_unreachable' ||
       code === 'upstream_timeout' ||
-      code === 'upstream_cut';
+      code === 'upstream_cut' ||
+      code === 'upstream_busy';
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
   }

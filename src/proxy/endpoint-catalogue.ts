@@ -30,6 +30,12 @@ export interface Endpoint {
   streamDefault: boolean;
   answer: AnswerFormat;
   body: 'json' | 'none' | 'stream';
+  /**
+   * Ollama answers at once, without running a model or moving one (status, listings,
+   * show, copy, delete, a blob check): such calls have their own few connections to
+   * Ollama, so they never wait behind model runs.
+   */
+  quick: boolean;
   listFilter?: ListFilter;
   /** Answered without a token when the `publicStatus` setting is on. */
   statusEndpoint?: boolean;
@@ -38,15 +44,18 @@ export interface Endpoint {
 type Row = Pick<Endpoint, 'method' | 'path' | 'scope'> & Partial<Endpoint>;
 
 function ollama(row: Row): Endpoint {
-  return {
-    wire: 'ollama',
-    model: 'none',
+  const endpoint = {
+    wire: 'ollama' as const,
+    model: 'none' as const,
     countsAsCall: false,
     streamDefault: false,
-    answer: 'json',
-    body: row.method === 'POST' || row.method === 'DELETE' ? 'json' : 'none',
+    answer: 'json' as const,
+    body: row.method === 'POST' || row.method === 'DELETE' ? ('json' as const) : ('none' as const),
     ...row,
   };
+  // Model runs count as calls; pulls, pushes and creates stream progress; uploads stream in.
+  const quick = !endpoint.countsAsCall && !endpoint.streamDefault && endpoint.body !== 'stream';
+  return { quick, ...endpoint };
 }
 
 function openai(row: Row): Endpoint {

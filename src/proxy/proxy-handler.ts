@@ -1,7 +1,8 @@
 /**
- * One proxied request, from credentials to the last byte: authenticate, read the body,
- * authorize, reserve a quota slot, forward to Ollama, stream the answer back chunk by
- * chunk while a tap reassembles it for history, then release the slot and record.
+ * One proxied request, from credentials to the last byte: admit it from its headers
+ * (who calls, and may they call this endpoint at all), then with its body authorize the
+ * model, reserve a quota slot, forward to Ollama, stream the answer back chunk by chunk
+ * while a tap reassembles it for history, then release the slot and record.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -40,6 +41,16 @@ export interface InboundRequest {
   presetHeaders: OutgoingHttpHeaders | Record<string, string | number | string[] | undefined>;
 }
 
+/**
+ * What the headers alone decide: the caller, or why the request is refused. The HTTP
+ * layer admits a request before it reads the body, so a refused body is never read.
+ */
+export interface Admission {
+  known: KnownToken | undefined;
+  /** Set when the request is refused; its body must then not be read. */
+  refusal: CompanionError | undefined;
+}
+
 export interface ProxyDeps {
   directory: TokenDirectory;
   ledger: QuotaLedger;
@@ -69,6 +80,8 @@ function headerList(preset: InboundRequest['presetHeaders'], upstream: string[])
 }
 
 function upstreamFailure(error: Error): CompanionError {
+  // The upstream client's own refusals (no connection to Ollama free in time) are final.
+  if (error instanceof CompanionError) return error;
   const code = (error as { code?: string }).code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new CompanionError('upstream_timeout', 504, 'Ollama did not answer in time', { cause: error });
@@ -90,11 +103,45 @@ function cutFailure(error: Error): CompanionError {
 export class ProxyHandler {
   constructor(private readonly deps: ProxyDeps) {}
 
-  handle(endpoint: Endpoint, inbound: InboundRequest, res: ServerResponse): void {
+  /**
+   * Admission from the headers: the token (unless the endpoint is public), whether it is
+   * enabled, and whether its scopes cover the endpoint. Models are checked later, with the body.
+   */
+  admit(endpoint: Endpoint, headers: IncomingHttpHeaders, pathToken: string | undefined): Admission {
+    const { deps } = this;
+    let known: KnownToken | undefined;
+    try {
+      if (!(endpoint.statusEndpoint && deps.publicStatus)) {
+        known = deps.directory.identify(pathToken ?? deps.tokenFromHeaders(headers));
+      }
+      if (known) {
+        assertEnabled(known);
+        authorize({ scopes: known.token.scopes, allowsModel: known.allowsModel }, endpoint.scope, []);
+      }
+      return { known, refusal: undefined };
+    } catch (error) {
+      const refusal =
+        error instanceof CompanionError
+          ? error
+          : new CompanionError('internal', 500, 'internal', { cause: error });
+      return { known, refusal };
+    }
+  }
+
+  /**
+   * Answers a request. `admission` is what `admit` said from the headers (admitted here
+   * when the caller did not); a refused request is answered without its body.
+   */
+  handle(
+    endpoint: Endpoint,
+    inbound: InboundRequest,
+    res: ServerResponse,
+    admission: Admission = this.admit(endpoint, inbound.headers, inbound.pathToken),
+  ): void {
     const { deps } = this;
     const t0 = performance.now();
     const startedAt = Date.now();
-    let known: KnownToken | undefined;
+    const known = admission.known;
     let parsed: ParsedRequest | undefined;
     let record: HistoryHandle | undefined;
     let mode: HistoryMode = 'off';
@@ -123,16 +170,13 @@ export class ProxyHandler {
 
     let reservation: Reservation;
     try {
-      if (!(endpoint.statusEndpoint && deps.publicStatus)) {
-        known = deps.directory.identify(inbound.pathToken ?? deps.tokenFromHeaders(inbound.headers));
-      }
+      if (admission.refusal) throw admission.refusal;
       parsed = parseRequest(
         endpoint,
         Buffer.isBuffer(inbound.body) ? inbound.body : undefined,
         inbound.params,
       );
       if (known) {
-        assertEnabled(known);
         authorize(
           { scopes: known.token.scopes, allowsModel: known.allowsModel },
           endpoint.scope,
@@ -236,6 +280,8 @@ export class ProxyHandler {
             : parsed.json
               ? (inbound.body as Buffer)
               : null,
+        quick: endpoint.quick,
+        holder: known?.token.id ?? '',
       },
       {
         onStart(upstreamStatus, head) {

@@ -7,9 +7,10 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminPlugin } from '../admin/admin-plugin.js';
 import { proxyTrust } from './client-address.js';
 import type { Companion } from './companion.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { createOriginMatcher } from './cors-origins.js';
 import { installErrorHandlers } from './http-errors.js';
-import { serverFactory } from './http-server.js';
+import { clientErrorHandler, serverFactory } from './http-server.js';
 import { metricsRoute } from './metrics-route.js';
 import { rewriteUrl } from './path-guard.js';
 import { ProxyFastPath } from './proxy-fast-path.js';
@@ -19,9 +20,16 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   const { config } = companion;
   const proxy = createProxyHandler(companion);
   const trust = proxyTrust(config.trustProxy);
-  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log, trust);
+  const guard = new ConnectionGuard({
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    exempt: (address) => trust?.(address, 0) ?? false,
+  });
+  const fastPath = new ProxyFastPath(proxy, config.bodyLimitBytes, companion.log, trust, guard);
   const app = Fastify({
-    serverFactory: serverFactory(config, fastPath),
+    serverFactory: serverFactory(config, fastPath, guard),
+    clientErrorHandler,
     loggerInstance: companion.log,
     // Requests are logged by the proxy with the cleaned path and the token prefix only.
     logController: new LogController({ disableRequestLogging: true }),
@@ -52,6 +60,6 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   installErrorHandlers(app, companion);
   await app.register(metricsRoute, companion);
   await app.register(adminPlugin, companion);
-  await app.register(proxyRoutes, proxy);
+  await app.register(proxyRoutes, { handler: proxy, authenticated: (socket) => guard.authenticated(socket) });
   return app;
 }

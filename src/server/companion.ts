@@ -74,7 +74,11 @@ export function createCompanion(config: Config, log: Logger): Companion {
   });
   // Counters a crash left only in quota leases are written back soon after the start.
   history.requestFlush();
-  const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs);
+  const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs, {
+    capacity: config.upstreamConnections,
+    perHolder: config.upstreamPerToken ?? Math.ceil(config.upstreamConnections / 2),
+    waitMs: config.upstreamQueueMs,
+  });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
   const historySearch = createHistorySearchRepository(db);
   const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);

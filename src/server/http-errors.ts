@@ -33,7 +33,19 @@ export function send(request: FastifyRequest, reply: FastifyReply, error: Compan
     .send(request.method === 'HEAD' ? undefined : errorBody(dialectFor(request.url), error));
 }
 
+/** The answer to a request no route takes: a rejected path, or an unknown endpoint. */
+function unrouted(request: FastifyRequest): CompanionError {
+  return pathRejected(request.raw)
+    ? new CompanionError('bad_request', 400, 'invalid request path')
+    : new CompanionError('not_found', 404, `unknown endpoint ${request.method} ${request.url.split('?')[0]}`);
+}
+
 export function installErrorHandlers(app: FastifyInstance, companion: Companion): void {
+  // Fastify would read an unrouted request's body before its not-found handler runs;
+  // the route is known from the headers, so the answer goes out before any body is read.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(request.is404 ? unrouted(request) : undefined);
+  });
   app.setErrorHandler((error: FastifyError | CompanionError, request, reply) => {
     const failure = toCompanionError(error);
     if (failure.status >= 500)
@@ -41,14 +53,5 @@ export function installErrorHandlers(app: FastifyInstance, companion: Companion)
     if (failure.status === 401) companion.metrics.unauthenticated.inc();
     return send(request, reply, failure);
   });
-  app.setNotFoundHandler((request, reply) => {
-    const failure = pathRejected(request.raw)
-      ? new CompanionError('bad_request', 400, 'invalid request path')
-      : new CompanionError(
-          'not_found',
-          404,
-          `unknown endpoint ${request.method} ${request.url.split('?')[0]}`,
-        );
-    return send(request, reply, failure);
-  });
+  app.setNotFoundHandler((request, reply) => send(request, reply, unrouted(request)));
 }

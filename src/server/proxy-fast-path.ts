@@ -5,16 +5,21 @@
  *
  * Only a request that needs none of that work is taken: a catalogued route named
  * exactly (no path token, query or path parameter), no `Origin` (so no CORS), a body
- * announced by Content-Length within the limit, and a server that is not closing.
- * Everything else goes to Fastify as before, which answers it the same way, so the
- * proxy handler sees the same request either way.
+ * (if any) announced by Content-Length, and a server that is not closing. Everything
+ * else goes to Fastify as before, which answers it the same way, so the proxy handler
+ * sees the same request either way.
+ *
+ * The request is admitted from its headers before a byte of its body is read: a
+ * refused one, or one whose Content-Length is over the limit, is answered at once and
+ * its body is never kept.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
-import type { InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
+import type { Admission, InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import { clientAddress, type ProxyTrust } from './client-address.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import { errorBody, errorHeaders } from './error-shapes.js';
 
 /** The header the CORS layer sets on every answer whose origin rule is dynamic. */
@@ -29,6 +34,7 @@ export class ProxyFastPath {
     private readonly bodyLimit: number,
     private readonly log: Logger,
     private readonly trust: ProxyTrust | undefined,
+    private readonly guard: ConnectionGuard,
   ) {
     for (const endpoint of ENDPOINTS) {
       if (endpoint.body === 'stream' || endpoint.path.includes(':')) continue;
@@ -50,22 +56,49 @@ export class ProxyFastPath {
     // Only POST bodies are read (Fastify skips GET and HEAD bodies, parses DELETE ones).
     if (req.method !== 'POST') {
       if (announced !== undefined) return false;
-      this.handle(endpoint, req, res, undefined);
+      this.handle(endpoint, req, res, undefined, this.admit(endpoint, req));
       return true;
     }
     const length = Number(announced);
-    if (!(length > 0 && length <= this.bodyLimit)) return false;
+    if (!(length > 0)) return false;
+    const admission = this.admit(endpoint, req);
+    if (admission.refusal) {
+      // The body stays unread; the connection cannot carry another request after it.
+      res.setHeader('connection', 'close');
+      this.handle(endpoint, req, res, undefined, admission);
+      return true;
+    }
+    if (length > this.bodyLimit) {
+      const tooLarge = new CompanionError('payload_too_large', 413, 'request body too large');
+      res
+        .writeHead(413, { ...PRESET_HEADERS, ...errorHeaders(tooLarge), connection: 'close' })
+        .end(errorBody(endpoint.wire, tooLarge));
+      return true;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // A client that leaves mid-body gets no answer, and nothing was forwarded yet.
     req.on('error', () => {});
-    req.on('end', () => this.handle(endpoint, req, res, Buffer.concat(chunks, length)));
+    req.on('end', () => this.handle(endpoint, req, res, Buffer.concat(chunks, length), admission));
     return true;
   }
 
-  private handle(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, body: Buffer | undefined) {
+  /** Admission from the headers; a connection that showed a valid token stops counting as unknown. */
+  private admit(endpoint: Endpoint, req: IncomingMessage): Admission {
+    const admission = this.handler.admit(endpoint, req.headers, undefined);
+    if (admission.known) this.guard.authenticated(req.socket);
+    return admission;
+  }
+
+  private handle(
+    endpoint: Endpoint,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    admission: Admission,
+  ) {
     try {
-      this.handler.handle(endpoint, this.inbound(req, endpoint, body), res);
+      this.handler.handle(endpoint, this.inbound(req, endpoint, body), res, admission);
     } catch (error) {
       // Fastify would have caught this and answered 500; here it must not take the process down.
       this.log.error({ err: error, path: endpoint.path }, 'request failed');

@@ -1,15 +1,28 @@
 /**
  * Registers every catalogued Ollama endpoint as a route that hands the request to the
- * proxy handler. Bodies are kept as raw bytes (forwarded unchanged), except blob
+ * proxy handler. Each request is admitted from its headers in the route's onRequest
+ * hook, before Fastify reads a byte of the body; a refused one is answered there and
+ * its body never read. Bodies are kept as raw bytes (forwarded unchanged), except blob
  * uploads, which stream through without being buffered.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
-import { type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
+import { type Admission, type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import type { Companion } from './companion.js';
 import { pathToken } from './path-guard.js';
+
+/** What the proxy routes need: the handler, and who to tell that a connection showed a valid token. */
+export interface ProxyRouteDeps {
+  handler: ProxyHandler;
+  authenticated: (socket: Socket) => void;
+}
+
+/** Each admitted request's admission, from its onRequest hook to its handler. */
+const admissions = new WeakMap<IncomingMessage, Admission>();
 
 function toInbound(request: FastifyRequest, reply: FastifyReply): InboundRequest {
   return {
@@ -39,16 +52,33 @@ export function createProxyHandler(companion: Companion): ProxyHandler {
   });
 }
 
-export async function proxyRoutes(app: FastifyInstance, handler: ProxyHandler): Promise<void> {
+export async function proxyRoutes(app: FastifyInstance, deps: ProxyRouteDeps): Promise<void> {
+  const { handler } = deps;
   const route = (scope: FastifyInstance, endpoint: Endpoint, bodyLimit?: number) =>
     scope.route({
       method: endpoint.method,
       url: endpoint.path,
       ...(bodyLimit ? { bodyLimit } : {}),
+      // Runs before Fastify reads the body (CORS headers are already set by then).
+      onRequest(request, reply, done) {
+        const admission = handler.admit(endpoint, request.headers, pathToken(request.raw));
+        if (admission.known) deps.authenticated(request.raw.socket);
+        if (!admission.refusal) {
+          admissions.set(request.raw, admission);
+          done();
+          return;
+        }
+        // Answered here, body unread; the connection cannot carry another request after it.
+        if (request.headers['content-length'] || request.headers['transfer-encoding']) {
+          reply.header('connection', 'close');
+        }
+        reply.hijack();
+        handler.handle(endpoint, toInbound(request, reply), reply.raw, admission);
+      },
       handler(request, reply) {
         // The proxy writes the answer itself, chunk by chunk, as Ollama sends it.
         reply.hijack();
-        handler.handle(endpoint, toInbound(request, reply), reply.raw);
+        handler.handle(endpoint, toInbound(request, reply), reply.raw, admissions.get(request.raw));
       },
     });
 
