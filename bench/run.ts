@@ -387,7 +387,11 @@ function round(value: number, digits = 3): number {
   return Number.isFinite(value) ? Math.round(value * f) / f : -1;
 }
 
-/** Ranks the CPU profiles over the measured phases: `phase → [process label, its measured windows]`. */
+/**
+ * Ranks the CPU profiles over the measured phases: `phase → [process label, its measured windows]`.
+ * Node writes one profile per thread (`CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile`): the main
+ * thread's is the phase's own, a worker's (the history writer) comes as `<phase>, thread <n>`.
+ */
 function profileSummaries(
   tmp: string,
   phases: Record<string, [string, ProfileWindow | ProfileWindow[]]>,
@@ -401,9 +405,17 @@ function profileSummaries(
     } catch {
       continue;
     }
-    const file = files[0];
-    if (file) out[phase] = summariseProfile(join(dir, file), 15, window);
+    for (const file of files.sort()) {
+      const thread = Number(file.split('.').at(-3));
+      out[thread === 0 ? phase : `${phase}, thread ${thread}`] = summariseProfile(
+        join(dir, file),
+        15,
+        window,
+      );
+    }
   }
+  // The windows, for reading the kept profiles again later (bench/profile-summary.ts).
+  writeFileSync(join(tmp, 'profile-windows.json'), `${JSON.stringify(phases, null, 2)}\n`);
   return out;
 }
 
@@ -852,11 +864,8 @@ async function main(): Promise<void> {
     const profiles = opts.profile ? profileSummaries(tmp, profileWindows) : {};
     for (const [label, summary] of Object.entries(profiles)) {
       say('');
-      say(
-        label.includes('bare')
-          ? 'Bare pass-through CPU profile, measured 64-connection runs only'
-          : `Companion CPU profile, measured ${label} phase only`,
-      );
+      const who = label.includes('bare') ? 'Bare pass-through' : 'Companion';
+      say(`${who} CPU profile: ${label}, measured runs only`);
       say(formatProfile(summary));
     }
 
@@ -960,6 +969,9 @@ async function main(): Promise<void> {
               chainCpuMsPer1000RequestsThroughBare: round(pf.chainCpuPer1000.bare, 1),
               chainCpuMsPer1000RequestsThroughCompanion: round(pf.chainCpuPer1000.companion, 1),
               cpuRatioToBare: round(pf.ratios.cpuCompanionToBare),
+              mainThreadCpuMsPer1000Requests: round(pf.mainCpuPer1000.companion, 1),
+              bareMainThreadCpuMsPer1000Requests: round(pf.mainCpuPer1000.bare, 1),
+              emulatorMainThreadCpuMsPer1000RequestsDirect: round(pf.mainCpuPer1000.direct, 1),
             }
           : {}),
         ...(streams
