@@ -35,6 +35,9 @@ export interface ProfileWindow {
   toUs: number;
 }
 
+/** Now on CLOCK_MONOTONIC in microseconds, the clock of V8's CPU profiles. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 export interface HotSpot {
   name: string;
   percent: number;
@@ -50,6 +53,8 @@ export interface ProfileSummary {
   modules: HotSpot[];
   /** Total (self + callees) time of the companion's own functions (dist/). */
   ownTotals: HotSpot[];
+  /** Total (self + callees) time per module: where a package's work leads, Node's internals included. */
+  moduleTotals: HotSpot[];
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -105,8 +110,13 @@ function frameName(frame: CallFrame): string {
   return `${path || '(native)'}:${fn}:${frame.lineNumber + 1}`;
 }
 
-/** Ranks the samples of `file`, only those taken inside `window` when one is given. */
-export function summariseProfile(file: string, top = 15, window?: ProfileWindow): ProfileSummary {
+/** Ranks the samples of `file`, only those taken inside `window` (or any of several) when given. */
+export function summariseProfile(
+  file: string,
+  top = 15,
+  window?: ProfileWindow | ProfileWindow[],
+): ProfileSummary {
+  const windows = window === undefined ? undefined : Array.isArray(window) ? window : [window];
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -115,6 +125,7 @@ export function summariseProfile(file: string, top = 15, window?: ProfileWindow)
   const functions = new Map<string, number>();
   const modules = new Map<string, number>();
   const ownTotals = new Map<string, number>();
+  const moduleTotals = new Map<string, number>();
   const add = (m: Map<string, number>, key: string, us: number) => m.set(key, (m.get(key) ?? 0) + us);
   let idle = 0;
   let busy = 0;
@@ -123,7 +134,7 @@ export function summariseProfile(file: string, top = 15, window?: ProfileWindow)
     // Each delta is the time until the sample it precedes; attribute it to that sample's node.
     const us = Math.max(0, profile.timeDeltas[i] ?? 0);
     t += us;
-    if (window && (t < window.fromUs || t > window.toUs)) return;
+    if (windows && !windows.some((w) => t >= w.fromUs && t <= w.toUs)) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     if (frame.functionName === '(idle)') {
@@ -134,9 +145,16 @@ export function summariseProfile(file: string, top = 15, window?: ProfileWindow)
     add(functions, frameName(frame), us);
     add(modules, SPECIAL.has(frame.functionName) ? frame.functionName : moduleOf(frame.url), us);
     const seen = new Set<string>();
+    const seenModules = new Set<string>();
     for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) {
       const f = byId.get(node)?.callFrame;
-      if (!f || !shortUrl(f.url).startsWith('dist/')) continue;
+      if (!f) continue;
+      const module = SPECIAL.has(f.functionName) ? f.functionName : moduleOf(f.url);
+      if (module !== '(root)' && !seenModules.has(module)) {
+        seenModules.add(module);
+        add(moduleTotals, module, us);
+      }
+      if (!shortUrl(f.url).startsWith('dist/')) continue;
       const name = frameName(f);
       if (seen.has(name)) continue;
       seen.add(name);
@@ -154,6 +172,7 @@ export function summariseProfile(file: string, top = 15, window?: ProfileWindow)
     functions: rank(functions),
     modules: rank(modules),
     ownTotals: rank(ownTotals),
+    moduleTotals: rank(moduleTotals),
   };
 }
 
@@ -166,8 +185,12 @@ export function formatProfile(summary: ProfileSummary): string {
   for (const h of summary.functions) lines.push(`  ${h.percent.toFixed(1).padStart(5)}%  ${h.name}`);
   lines.push('', 'By module (self time):');
   for (const h of summary.modules) lines.push(`  ${h.percent.toFixed(1).padStart(5)}%  ${h.name}`);
-  lines.push('', 'Companion functions (total time, callees included):');
-  for (const h of summary.ownTotals) lines.push(`  ${h.percent.toFixed(1).padStart(5)}%  ${h.name}`);
+  lines.push('', 'By module (total time, callees included):');
+  for (const h of summary.moduleTotals) lines.push(`  ${h.percent.toFixed(1).padStart(5)}%  ${h.name}`);
+  if (summary.ownTotals.length > 0) {
+    lines.push('', 'Companion functions (total time, callees included):');
+    for (const h of summary.ownTotals) lines.push(`  ${h.percent.toFixed(1).padStart(5)}%  ${h.name}`);
+  }
   return lines.join('\n');
 }
 

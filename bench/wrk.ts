@@ -112,3 +112,47 @@ export function failures(result: WrkResult): number {
   const e = result.errors;
   return e.connect + e.read + e.write + e.status + e.timeout;
 }
+
+/** One run's figures as the report and bench/results.json give them (latencies in ms). */
+export function wrkSummary(r: WrkResult) {
+  return {
+    requests: r.requests,
+    requestsPerSecond: Math.round(requestsPerSecond(r)),
+    failures: failures(r),
+    p50Ms: r.latencyUs.p50 / 1000,
+    p90Ms: r.latencyUs.p90 / 1000,
+    p99Ms: r.latencyUs.p99 / 1000,
+    p999Ms: r.latencyUs.p999 / 1000,
+    meanMs: r.latencyUs.mean / 1000,
+  };
+}
+
+export type WrkSummary = ReturnType<typeof wrkSummary>;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Several runs against one side as one: requests and failures summed, requests/s over the summed
+ * time, each latency figure the median of the runs' own (for one run, that run's figures).
+ */
+export function pooledSummary(runs: WrkResult[]): WrkSummary {
+  if (runs.length === 1) return wrkSummary(runs[0]!);
+  const each = runs.map(wrkSummary);
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const seconds = runs.reduce((n, r) => n + r.durationUs, 0) / 1e6;
+  const pick = (key: keyof WrkSummary) => median(each.map((s) => s[key]));
+  return {
+    requests,
+    requestsPerSecond: Math.round(requests / seconds),
+    failures: each.reduce((n, s) => n + s.failures, 0),
+    p50Ms: pick('p50Ms'),
+    p90Ms: pick('p90Ms'),
+    p99Ms: pick('p99Ms'),
+    p999Ms: pick('p999Ms'),
+    meanMs: pick('meanMs'),
+  };
+}
