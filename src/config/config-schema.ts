@@ -59,7 +59,9 @@ export const ConfigSchema = Type.Object(
     }),
     maxUnauthenticatedPerAddress: Type.Integer({
       minimum: 1,
-      default: 64,
+      // A script or chat app opening a few hundred connections at once is legitimate: each
+      // is counted from its first byte until its first request shows a token.
+      default: 512,
       description:
         'Open connections one address may hold before any of its requests carried a valid token (trusted proxies excepted).',
     }),

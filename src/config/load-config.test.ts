@@ -34,7 +34,7 @@ test('defaults: loopback, port 11435, the local Ollama, the user data dir', () =
   assert.equal(config.headersTimeoutMs, 10_000);
   assert.equal(config.bodyIdleTimeoutMs, 30_000);
   assert.equal(config.keepAliveTimeoutMs, 65_000);
-  assert.equal(config.maxUnauthenticatedPerAddress, 64);
+  assert.equal(config.maxUnauthenticatedPerAddress, 512);
   assert.equal(config.upstreamConnections, 256);
   assert.equal(config.upstreamPerToken, undefined, 'half the connections, decided where the pool is made');
   assert.equal(config.upstreamQueueMs, 30_000);
