@@ -13,6 +13,7 @@ import {
   type CliResult,
   emulatorFor,
   eventually,
+  ollamaClient,
   runCli,
   startCompanion,
   tempDir,
@@ -118,6 +119,20 @@ test('token create prints the secret alone on stdout; --json prints the record w
   assert.equal(await status(companion.url, secret), 200);
   assert.equal(await status(companion.url, record.token!), 200);
   assert.equal(JSON.stringify(emulator.requests).includes(secret), false);
+});
+
+test('a token made by the CLI works on the very next request to the running server', async (t) => {
+  const { companion } = await serverOn(t, tempDir(t));
+  const refused: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const made = await runCli(['token', 'create', '--name', `demo-${i}`, '--data-dir', companion.dataDir]);
+    const secret = ok(made, 'token create').trim();
+    // At once, as `TOKEN=$(ollama-companion token create …) && curl …` does.
+    await ollamaClient(companion, secret)
+      .list()
+      .catch((error: Error) => refused.push(`demo-${i}: ${error.message}`));
+  }
+  assert.deepEqual(refused, [], 'every new token is accepted on its first request');
 });
 
 test('token list, show by name and by id', async (t) => {
