@@ -232,6 +232,7 @@ function createToken(dataDir: string): string {
       'create',
       '--name',
       'bench',
+      '--init',
       '--data-dir',
       dataDir,
       '--models',

@@ -199,7 +199,7 @@ test('PATCH limits take effect on the very next request', async (t) => {
 
   const disabled = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, {
     enabled: false,
-    models: [],
+    models: ['*'],
   });
   assert.equal(disabled.body.status, 'disabled');
   await assert.rejects(ask(ollama, 'disabled'), (error) => statusOf(error) === 403);
@@ -264,6 +264,40 @@ test('token fields are validated and refusals come back in the admin error shape
   assert.equal((missing.body as { error: { code: string } }).error.code, 'not_found');
   const emptyPatch = await owner.call('PATCH', `/admin/api/tokens/${expiring.body.id}`, {});
   assert.equal(emptyPatch.status, 400);
+});
+
+test('an empty model list is refused on create and on change, never read as every model', async (t) => {
+  const { owner, server } = await setup(t);
+  type Refusal = { error: { code: string; message: string } };
+  const created = await owner.call<Refusal>('POST', '/admin/api/tokens', { name: 'nothing', models: [] });
+  assert.equal(created.status, 400);
+  assert.deepEqual(created.body, {
+    error: {
+      code: 'bad_request',
+      message: 'models is empty; give model names or globs, or "*" for all local models',
+    },
+  });
+  const list = await owner.call<{ items: unknown[] }>('GET', '/admin/api/tokens');
+  assert.equal(list.body.items.length, 0, 'nothing was created');
+
+  // The panel's edit form with its Models field cleared.
+  const narrow = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
+    name: 'narrow',
+    models: ['llama3.2'],
+  });
+  assert.equal(narrow.status, 201);
+  const cleared = await owner.call<Refusal>('PATCH', `/admin/api/tokens/${narrow.body.id}`, { models: [] });
+  assert.equal(cleared.status, 400);
+  assert.match(cleared.body.error.message, /models is empty/);
+  const after = await owner.call<TokenBody>('GET', `/admin/api/tokens/${narrow.body.id}`);
+  assert.deepEqual(after.body.models, ['llama3.2'], 'the token keeps its models');
+  const other = await ollamaClient(server, narrow.body.token!)
+    .chat({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'hi' }], stream: false })
+    .then(
+      () => 200,
+      (error: unknown) => statusOf(error),
+    );
+  assert.equal(other, 403, 'another model is still refused');
 });
 
 test('settings read their defaults, change when valid, and refuse anything else', async (t) => {

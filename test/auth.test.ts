@@ -400,7 +400,7 @@ async function spawnServe(
 test('token secrets never appear in the logs, whichever way they are sent', async (t) => {
   const emulator = await emulatorFor(t);
   const dataDir = tempDir(t);
-  const created = await runCli(['token', 'create', '--name', 'logged', '--data-dir', dataDir]);
+  const created = await runCli(['token', 'create', '--name', 'logged', '--init', '--data-dir', dataDir]);
   assert.equal(created.code, 0, created.stderr);
   const secret = created.stdout.trim();
   assert.match(secret, /^oc_/);

@@ -4,21 +4,37 @@
  * while a server runs on it.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Ollama } from 'ollama';
 import { request } from 'undici';
+import { envName, settingNames } from '../src/config/config-schema.js';
 import {
   type CliResult,
   emulatorFor,
   eventually,
+  ollamaClient,
   runCli,
   startCompanion,
   tempDir,
 } from './support/companion-harness.js';
 
 const SECRET = /^oc_[A-Za-z0-9_-]{20,}$/;
+const SECRET_LINE = /^oc_[A-Za-z0-9_-]{20,}\n$/;
 
 interface TokenView {
   id: string;
@@ -67,7 +83,7 @@ async function serverOn(t: TestContext, dataDir: string) {
 test('token create prints the secret alone on stdout; --json prints the record with it in "token"', async (t) => {
   const dataDir = tempDir(t);
   const run = cli(dataDir);
-  const plain = await run('token', 'create', '--name', 'laptop');
+  const plain = await run('token', 'create', '--name', 'laptop', '--init');
   const out = ok(plain, 'token create');
   assert.equal(plain.stderr, '');
   assert.equal(out.split('\n').length, 2, 'one line');
@@ -120,9 +136,23 @@ test('token create prints the secret alone on stdout; --json prints the record w
   assert.equal(JSON.stringify(emulator.requests).includes(secret), false);
 });
 
+test('a token made by the CLI works on the very next request to the running server', async (t) => {
+  const { companion } = await serverOn(t, tempDir(t));
+  const refused: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const made = await runCli(['token', 'create', '--name', `demo-${i}`, '--data-dir', companion.dataDir]);
+    const secret = ok(made, 'token create').trim();
+    // At once, as `TOKEN=$(ollama-companion token create …) && curl …` does.
+    await ollamaClient(companion, secret)
+      .list()
+      .catch((error: Error) => refused.push(`demo-${i}: ${error.message}`));
+  }
+  assert.deepEqual(refused, [], 'every new token is accepted on its first request');
+});
+
 test('token list, show by name and by id', async (t) => {
   const run = cli(tempDir(t));
-  ok(await run('token', 'create', '--name', 'alpha'), 'create alpha');
+  ok(await run('token', 'create', '--name', 'alpha', '--init'), 'create alpha');
   ok(await run('token', 'create', '--name', 'beta', '--scopes', 'inference,show'), 'create beta');
 
   const [listed, listedJson] = await Promise.all([run('token', 'list'), run('token', 'list', '--json')]);
@@ -163,7 +193,7 @@ test('token list, show by name and by id', async (t) => {
 test('token update changes every policy setting; the running server applies it within a second', async (t) => {
   const dataDir = tempDir(t);
   const run = cli(dataDir);
-  const secret = ok(await run('token', 'create', '--name', 'worker'), 'create').trim();
+  const secret = ok(await run('token', 'create', '--name', 'worker', '--init'), 'create').trim();
   const { companion } = await serverOn(t, dataDir);
   assert.equal(await status(companion.url, secret), 200);
 
@@ -249,7 +279,7 @@ test('token update changes every policy setting; the running server applies it w
 test('token revoke: at once refused by the running server, shown as revoked', async (t) => {
   const dataDir = tempDir(t);
   const run = cli(dataDir);
-  const secret = ok(await run('token', 'create', '--name', 'leaked'), 'create').trim();
+  const secret = ok(await run('token', 'create', '--name', 'leaked', '--init'), 'create').trim();
   const { companion } = await serverOn(t, dataDir);
   assert.equal(await status(companion.url, secret), 200);
 
@@ -264,7 +294,7 @@ test('token revoke: at once refused by the running server, shown as revoked', as
 
 test('bad token flags: non-zero exit, a readable error, nothing on stdout, nothing created', async (t) => {
   const run = cli(tempDir(t));
-  ok(await run('token', 'create', '--name', 'existing'), 'create');
+  ok(await run('token', 'create', '--name', 'existing', '--init'), 'create');
   const cases: [string[], RegExp][] = [
     [['token', 'create', '--name', 'x1', '--scopes', 'inference,admin'], /unknown scope "admin"/],
     [['token', 'create', '--name', 'x2', '--max-calls', 'abc'], /--max-calls/],
@@ -274,6 +304,13 @@ test('bad token flags: non-zero exit, a readable error, nothing on stdout, nothi
     [['token', 'create', '--name', 'existing'], /existing/],
     [['token', 'create', '--name', 'x8', '--bogus'], /unknown option '--bogus'/],
     [['token', 'update', 'existing', '--calls-per-day', 'lots'], /--calls-per-day/],
+    // An empty model list is refused, never read as "every model".
+    [['token', 'create', '--name', 'x9', '--models', ''], /models is empty; .*"\*" for all local models/],
+    [['token', 'update', 'existing', '--models', ' , '], /models is empty/],
+    [
+      ['token', 'update', 'existing', '--enable', '--disable'],
+      /'--enable' cannot be used with option '--disable'/,
+    ],
   ];
   const results = await Promise.all(cases.map(([args]) => run(...args)));
   results.forEach((result, i) => {
@@ -286,12 +323,29 @@ test('bad token flags: non-zero exit, a readable error, nothing on stdout, nothi
     ['existing'],
   );
   assert.equal(listed[0]?.limits.day, null, 'a refused update changed nothing');
+  assert.deepEqual(listed[0]?.models, ['*']);
+  assert.equal(listed[0]?.status, 'active');
+});
+
+test('a revoked token’s name stays taken, and the refusal says why and what to do', async (t) => {
+  const run = cli(tempDir(t));
+  ok(await run('token', 'create', '--name', 'old', '--init'), 'create old');
+  ok(await run('token', 'create', '--name', 'other'), 'create other');
+  ok(await run('token', 'revoke', 'old'), 'revoke');
+  const [again, rename, taken] = await Promise.all([
+    run('token', 'create', '--name', 'old'),
+    run('token', 'update', 'other', '--name', 'old'),
+    run('token', 'create', '--name', 'other'),
+  ]);
+  for (const result of [again, rename]) {
+    refusedWith(result, /a revoked token named "old" exists; revoked names stay taken .*choose another name/);
+  }
+  refusedWith(taken, /a token named "other" exists; choose another name/);
 });
 
 test('admin create reads the password from stdin; a short one is refused', async (t) => {
   const dataDir = tempDir(t);
-  assert.equal(ok(await runCli(['admin', 'list', '--data-dir', dataDir]), 'empty list'), '');
-  const made = await runCli(['admin', 'create', '--username', 'alice', '--data-dir', dataDir], {
+  const made = await runCli(['admin', 'create', '--username', 'alice', '--init', '--data-dir', dataDir], {
     input: 'a long passphrase\n',
   });
   assert.match(ok(made, 'admin create'), /alice/);
@@ -420,6 +474,241 @@ test('history export prints one JSON record per line; --token, --model and --sin
   refusedWith(badToken, /nobody/);
   refusedWith(badFormat, /--format/);
   assert.equal(JSON.stringify(emulator.requests).includes(one), false);
+});
+
+/** A short-lived listener, to hold a port the way another program would. */
+async function portInUse(t: TestContext): Promise<number> {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+  return (holder.address() as AddressInfo).port;
+}
+
+/** A read-only tmpfs, unmounted (then removed) when the test ends. */
+function readOnlyMount(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'companion-ro-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+  t.after(() => {
+    execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+function selfSignedPair(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}-cert.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+test('serve that cannot start says why in one line and exits non-zero, with no stack trace', async (t) => {
+  const dir = tempDir(t);
+  const port = await portInUse(t);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  const readOnly = readOnlyMount(t);
+  const one = selfSignedPair(dir, 'one');
+  const two = selfSignedPair(dir, 'two');
+  const serve = (...args: string[]) =>
+    runCli(['serve', '--port', '0', '--data-dir', join(dir, 'data'), ...args], { timeoutMs: 20_000 });
+
+  const cases: [string, Promise<CliResult>, RegExp][] = [
+    [
+      'port in use',
+      serve('--port', String(port)),
+      new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port`),
+    ],
+    [
+      'a host of another machine',
+      serve('--host', '192.0.2.1'),
+      /cannot listen on 192\.0\.2\.1: it is not an address of this machine.*--host/,
+    ],
+    [
+      'a host that does not resolve',
+      serve('--host', 'no-such-host.invalid'),
+      /cannot listen on no-such-host\.invalid: the name does not resolve.*--host/,
+    ],
+    ['data dir is a file', serve('--data-dir', file), /data dir .*a-file is not a directory.*--data-dir/],
+    [
+      'data dir under a file',
+      serve('--data-dir', join(file, 'sub')),
+      /data dir .*a-file\/sub is not a directory.*--data-dir/,
+    ],
+    [
+      'read-only data dir',
+      serve('--data-dir', readOnly),
+      /cannot write data dir .*companion-ro-\w+: the file system is read-only.*--data-dir/,
+    ],
+    [
+      'data dir under /proc',
+      serve('--data-dir', '/proc/x'),
+      /cannot create data dir \/proc\/x: .*--data-dir/,
+    ],
+    [
+      'missing certificate',
+      serve('--tls-cert', join(dir, 'none.pem'), '--tls-key', one.key),
+      /TLS certificate .*none\.pem does not exist; check --tls-cert/,
+    ],
+    [
+      'swapped certificate and key',
+      serve('--tls-cert', one.key, '--tls-key', one.cert),
+      /--tls-cert .*one-key\.pem holds a private key and --tls-key .*one-cert\.pem a certificate; swap the two/,
+    ],
+    [
+      'key of another certificate',
+      serve('--tls-cert', one.cert, '--tls-key', two.key),
+      /TLS key .*two-key\.pem does not belong to certificate .*one-cert\.pem/,
+    ],
+  ];
+  const results = await Promise.all(cases.map(([, result]) => result));
+  results.forEach((result, i) => {
+    const [what, , pattern] = cases[i]!;
+    assert.notEqual(result.code, null, `${what}: still running after 20 s`);
+    assert.doesNotThrow(() => refusedWith(result, pattern), `${what}: ${result.stderr}`);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, `${what}: one line`);
+  });
+
+  // The stack, for a bug report, with --log-level debug.
+  const debug = await serve('--port', String(port), '--log-level', 'debug');
+  assert.notEqual(debug.code, 0);
+  assert.match(debug.stderr, /^error: port \d+ on 127\.0\.0\.1 is already in use/);
+  assert.match(debug.stderr, /\n\s+at /, 'the stack follows at debug level');
+});
+
+test('a database this user may not use, or one that is not a database: one line, no SqliteError stack', {
+  skip: process.getuid?.() !== 0 && 'needs root, to run the command as another user',
+}, async (t) => {
+  const parent = tempDir(t);
+  chmodSync(parent, 0o755);
+  const dataDir = join(parent, 'data');
+  ok(await runCli(['token', 'create', '--name', 'mine', '--init', '--data-dir', dataDir]), 'create');
+  const asNobody = (dir: string) =>
+    runCli(['token', 'list', '--data-dir', dir], { uid: 65534, gid: 65534, timeoutMs: 20_000 });
+  // As made: the data dir is the owner's alone.
+  refusedWith(
+    await asNobody(dataDir),
+    /cannot read or write data dir .*data: permission denied.*run as the user who owns it/,
+  );
+  // A data dir anyone may write to, but a database only its owner may change.
+  chmodSync(dataDir, 0o777);
+  for (const name of readdirSync(dataDir)) chmodSync(join(dataDir, name), 0o644);
+  refusedWith(
+    await asNobody(dataDir),
+    /cannot read or write .*data\/companion\.db in the data dir: permission denied for user nobody/,
+  );
+  // A file that is not a SQLite database at all.
+  const other = join(parent, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, 'companion.db'), 'not a database, but long enough to be read as one');
+  refusedWith(
+    await runCli(['token', 'list', '--data-dir', other]),
+    /the database in .*other is not a companion database.*choose another --data-dir/,
+  );
+});
+
+test('commands other than serve refuse a data dir without a database, naming it; --init makes one', async (t) => {
+  const dir = tempDir(t);
+  const typo = join(dir, 'compainon');
+  const cases: [string[], RegExp][] = [
+    [['token', 'create', '--name', 'demo'], /; pass --init to create an empty one here\)$/m],
+    [['token', 'list'], /\(is --data-dir right\? `serve` creates it\)$/m],
+    [['token', 'show', 'demo'], /serve` creates it/],
+    [['history', 'export'], /serve` creates it/],
+    [['admin', 'create', '--username', 'alice'], /pass --init/],
+  ];
+  const results = await Promise.all(
+    cases.map(([args]) => runCli([...args, '--data-dir', typo], { input: 'a long passphrase' })),
+  );
+  results.forEach((result, i) => {
+    const [args, pattern] = cases[i]!;
+    refusedWith(
+      result,
+      new RegExp(`no companion database in ${typo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `),
+    );
+    assert.match(result.stderr, pattern, args.join(' '));
+    assert.equal(result.stdout.includes('oc_'), false, 'no secret printed');
+  });
+  assert.equal(existsSync(typo), false, 'nothing was created');
+
+  // Under /proc the refusal comes at once too, and --init says why it cannot make one there.
+  const [proc, procInit] = await Promise.all([
+    runCli(['token', 'create', '--name', 'demo', '--data-dir', '/proc/x'], { timeoutMs: 20_000 }),
+    runCli(['token', 'create', '--name', 'demo', '--init', '--data-dir', '/proc/x'], { timeoutMs: 20_000 }),
+  ]);
+  refusedWith(proc, /no companion database in \/proc\/x/);
+  refusedWith(procInit, /cannot create data dir \/proc\/x/);
+
+  const made = await runCli(['token', 'create', '--name', 'demo', '--init', '--data-dir', typo]);
+  assert.match(ok(made, 'create --init'), SECRET_LINE);
+  assert.ok(existsSync(join(typo, 'companion.db')));
+  assert.match(ok(await runCli(['token', 'list', '--data-dir', typo]), 'list'), /^demo\s/m);
+});
+
+test('--version prints the package version; serve --help lists every setting; update shows no defaults', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const [version, serveHelp, updateHelp, createHelp] = await Promise.all([
+    runCli(['--version']),
+    runCli(['serve', '--help']),
+    runCli(['token', 'update', '--help']),
+    runCli(['token', 'create', '--help']),
+  ]);
+  assert.equal(ok(version, '--version'), `${pkg.version}\n`);
+  const help = ok(serveHelp, 'serve --help');
+  for (const setting of settingNames) {
+    assert.match(
+      help,
+      new RegExp(`^  ${setting} \\(${envName(setting)}[,)]`, 'm'),
+      `${setting} and its variable`,
+    );
+  }
+  assert.match(
+    help,
+    /^ {2}port \(OLLAMA_COMPANION_PORT, --port\)\n\s+Port to listen on\..*Default: 11435\./m,
+  );
+  assert.match(help, /config\.json/);
+  assert.doesNotMatch(ok(updateHelp, 'update --help'), /default/i, 'update keeps what is not given');
+  assert.match(ok(createHelp, 'create --help'), /--models <globs>[\s\S]*\(default: \*\)/);
+});
+
+test('npx ollama-companion works from the clone, as the README writes it', async () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  // Offline: the executable must come from the clone itself, never from the registry.
+  const result = await new Promise<CliResult>((resolve, reject) => {
+    execFile(
+      'npx',
+      ['ollama-companion', '--version'],
+      { cwd: root, env: { ...process.env, npm_config_offline: 'true' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error && error.code === undefined) reject(error);
+        else resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
+      },
+    );
+  });
+  assert.equal(ok(result, 'npx ollama-companion --version'), `${pkg.version}\n`);
 });
 
 test('serve with a bad setting exits non-zero naming the setting: flag, environment, config file', async (t) => {

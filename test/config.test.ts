@@ -104,7 +104,7 @@ test('without --data-dir the data lives under $XDG_DATA_HOME, else ~/.local/shar
 }, async (t) => {
   const xdg = tempDir(t);
   const home = tempDir(t);
-  const created = await runCli(['token', 'create', '--name', 'xdg'], {
+  const created = await runCli(['token', 'create', '--name', 'xdg', '--init'], {
     env: {
       OLLAMA_COMPANION_DATA_DIR: undefined,
       OLLAMA_COMPANION_CONFIG: undefined,
@@ -118,7 +118,7 @@ test('without --data-dir the data lives under $XDG_DATA_HOME, else ~/.local/shar
   assert.match(listed.stdout, /^xdg\s/m);
 
   mkdirSync(join(home, '.local', 'share'), { recursive: true });
-  const fallback = await runCli(['token', 'create', '--name', 'home'], {
+  const fallback = await runCli(['token', 'create', '--name', 'home', '--init'], {
     env: {
       OLLAMA_COMPANION_DATA_DIR: undefined,
       OLLAMA_COMPANION_CONFIG: undefined,

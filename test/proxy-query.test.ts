@@ -48,7 +48,7 @@ async function serve(t: TestContext, dataDir: string, upstream: string) {
 test('credential-looking query parameters and the token itself never reach Ollama or the log', async (t) => {
   const emulator = await emulatorFor(t);
   const dataDir = tempDir(t);
-  const created = await runCli(['token', 'create', '--name', 'query', '--data-dir', dataDir]);
+  const created = await runCli(['token', 'create', '--name', 'query', '--data-dir', dataDir, '--init']);
   assert.equal(created.code, 0, created.stderr);
   const secret = created.stdout.trim();
   const server = await serve(t, dataDir, emulator.url);

@@ -31,6 +31,7 @@ async function createToken(dataDir: string, quota: Quota): Promise<string> {
     'create',
     '--name',
     quota.tag,
+    '--init',
     '--data-dir',
     dataDir,
     ...quota.flags,

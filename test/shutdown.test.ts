@@ -101,7 +101,7 @@ function rowsOnDisk(dataDir: string): HistoryRow[] {
 }
 
 async function createToken(dataDir: string, name: string): Promise<string> {
-  const created = await runCli(['token', 'create', '--name', name, '--data-dir', dataDir]);
+  const created = await runCli(['token', 'create', '--name', name, '--init', '--data-dir', dataDir]);
   assert.equal(created.code, 0, created.stderr);
   return created.stdout.trim();
 }

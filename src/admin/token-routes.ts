@@ -20,7 +20,8 @@ const policyFields = {
   models: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
       maxItems: 200,
-      description: 'Model names or globs (llama3*, qwen3:*); empty or omitted: every model.',
+      description:
+        'Model names or globs (llama3*, qwen3:*), or ["*"] for every local model; omitted on create: ["*"]. An empty list is refused.',
     }),
   ),
   scopes: Type.Optional(Type.Array(ScopeName, { maxItems: 10 })),

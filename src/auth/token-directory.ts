@@ -1,7 +1,9 @@
 /**
  * The tokens this node knows, held in memory by secret hash so a request is
  * authenticated without touching the disk. Changes made by other processes on the same
- * database (the CLI) are picked up by polling SQLite's data_version, well within a second.
+ * database (the CLI) are picked up by polling SQLite's data_version, well within a second,
+ * and at once when a secret is not found: a token the CLI has just made works on the very
+ * next request.
  */
 import { CompanionError } from '../errors/companion-error.js';
 import { compileModelRules, type ModelMatcher } from '../policy/model-rules.js';
@@ -37,30 +39,35 @@ export class TokenDirectory {
 
   /** Re-reads every token. Called after local changes and when another process wrote. */
   reload(): void {
+    // Read first: a change committed after this read moves the version again, so it is
+    // picked up by the next check rather than missed.
+    const tokensVersion = this.meta.tokensVersion();
     const next = new Map<string, KnownToken>();
     for (const { token, secretHash } of this.tokens.listWithHashes()) {
       next.set(secretHash, { token, allowsModel: compileModelRules(token.models) });
     }
     this.byHash = next;
+    this.seenTokensVersion = tokensVersion;
   }
 
   /**
-   * Polls for changes made by other connections: data_version says the database
-   * changed at all (history writes included), the tokens version whether a token did.
+   * Reloads when another connection changed a token since the last load. data_version
+   * (a pragma, no disk read) says the database changed at all, history writes included;
+   * only then is the tokens version read (one row), and only a token change reloads.
+   * So an unknown secret costs at most these two reads, however many arrive, and a
+   * storm of made-up tokens never makes the directory re-read the tokens table.
    */
+  private refreshIfChanged(): void {
+    const version = this.meta.dataVersion();
+    if (version === this.seenVersion) return;
+    this.seenVersion = version;
+    if (this.meta.tokensVersion() !== this.seenTokensVersion) this.reload();
+  }
+
+  /** Polls for changes made by other connections, for revocations and changed limits. */
   watch(intervalMs = 250): void {
     this.seenVersion = this.meta.dataVersion();
-    this.seenTokensVersion = this.meta.tokensVersion();
-    this.timer = setInterval(() => {
-      const version = this.meta.dataVersion();
-      if (version === this.seenVersion) return;
-      this.seenVersion = version;
-      const tokensVersion = this.meta.tokensVersion();
-      if (tokensVersion !== this.seenTokensVersion) {
-        this.seenTokensVersion = tokensVersion;
-        this.reload();
-      }
-    }, intervalMs);
+    this.timer = setInterval(() => this.refreshIfChanged(), intervalMs);
     this.timer.unref();
   }
 
@@ -82,7 +89,13 @@ export class TokenDirectory {
   identify(secret: string | undefined): KnownToken {
     if (secret === undefined)
       throw unauthenticated('missing token: send it as "Authorization: Bearer <token>"');
-    const known = this.byHash.get(hashSecret(secret));
+    const hash = hashSecret(secret);
+    let known = this.byHash.get(hash);
+    if (!known) {
+      // Maybe made a moment ago by another process, between two polls.
+      this.refreshIfChanged();
+      known = this.byHash.get(hash);
+    }
     if (!known) throw unauthenticated('invalid token');
     const { token } = known;
     if (token.revokedAt !== null) throw unauthenticated('token revoked');

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createAdmin } from '../auth/admin-accounts.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/admin-repository.js';
-import { type StoreOptions, withStore } from './cli-context.js';
+import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -47,15 +47,21 @@ export function registerAdminCommands(program: Command): void {
     .option('--role <role>', `one of ${ADMIN_ROLES.join(', ')}`, 'owner')
     .option('--data-dir <dir>', 'data directory')
     .option('--config <file>', 'config file')
+    .option(INIT_FLAG, INIT_HELP)
     .action(async (flags: StoreOptions & { username: string; role: string }) => {
       if (!ADMIN_ROLES.includes(flags.role as AdminRole)) {
         throw new CompanionError('bad_request', 400, `--role expects ${ADMIN_ROLES.join(', ')}`);
       }
-      const password = await readPassword();
-      await withStore(flags, async ({ admins }) => {
-        const created = await createAdmin(admins, flags.username, password, flags.role as AdminRole);
-        process.stdout.write(`created ${created.role} ${created.username}\n`);
-      });
+      await withStore(
+        flags,
+        async ({ admins }) => {
+          // Asked once the data dir is known to be right, not before a refusal.
+          const password = await readPassword();
+          const created = await createAdmin(admins, flags.username, password, flags.role as AdminRole);
+          process.stdout.write(`created ${created.role} ${created.username}\n`);
+        },
+        { offersInit: true },
+      );
     });
   admin
     .command('list')

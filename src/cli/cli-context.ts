@@ -1,6 +1,7 @@
 /**
  * What CLI commands share: resolving the data dir through the config module and
- * opening the store the running server also uses.
+ * opening the store the running server also uses. The store must exist already (made by
+ * `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
  */
 import { loadConfig } from '../config/load-config.js';
 import { windowStart } from '../policy/quota-windows.js';
@@ -10,11 +11,19 @@ import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
+import { prepareDataDir } from './data-dir.js';
+import { rememberSettings } from './startup-errors.js';
 
 export interface StoreOptions {
   dataDir?: string;
   config?: string;
+  /** Create the data dir and an empty database when there is none (commands that offer --init). */
+  init?: boolean;
 }
+
+/** The flag commands that may make a store offer; a command without it never creates one. */
+export const INIT_FLAG = '--init';
+export const INIT_HELP = 'create the data dir and its database when there is none yet';
 
 export interface CliStore {
   db: Db;
@@ -25,8 +34,18 @@ export interface CliStore {
   close(): void;
 }
 
-export function openCliStore(options: StoreOptions): CliStore {
+export interface StoreUse {
+  /** The command accepts `--init` (so the refusal can suggest it). */
+  offersInit?: boolean;
+}
+
+export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStore {
   const config = loadConfig({ flags: { dataDir: options.dataDir }, configFile: options.config });
+  rememberSettings({ dataDir: config.dataDir, logLevel: config.logLevel });
+  prepareDataDir(config.dataDir, {
+    create: options.init === true,
+    ...(use.offersInit ? { createFlag: INIT_FLAG } : {}),
+  });
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
   return {
@@ -43,8 +62,9 @@ export function openCliStore(options: StoreOptions): CliStore {
 export async function withStore<T>(
   options: StoreOptions,
   run: (store: CliStore) => T | Promise<T>,
+  use: StoreUse = {},
 ): Promise<T> {
-  const store = openCliStore(options);
+  const store = openCliStore(options, use);
   try {
     return await run(store);
   } finally {

@@ -1,6 +1,10 @@
 /** `ollama-companion serve`: flags map one-to-one onto settings of the config schema. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config.js';
+import { prepareDataDir } from './data-dir.js';
+import { settingsHelp } from './settings-help.js';
+import { rememberSettings } from './startup-errors.js';
+import { checkTlsFiles } from './tls-files.js';
 
 interface ServeFlags {
   host?: string;
@@ -22,7 +26,7 @@ const number = (value: string | undefined) =>
   value === undefined ? undefined : value.trim() === '' ? value : Number(value);
 
 export function registerServeCommand(program: Command): void {
-  program
+  const serve: Command = program
     .command('serve')
     .description('guard the Ollama at --upstream and serve clients with tokens')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
@@ -37,7 +41,9 @@ export function registerServeCommand(program: Command): void {
     .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For is believed, comma-separated')
     .option('--body-limit-bytes <n>', 'largest request body accepted')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .addHelpText('after', (): string => settingsHelp(serve))
     .action(async (flags: ServeFlags) => {
+      if (flags.logLevel !== undefined) rememberSettings({ logLevel: flags.logLevel });
       const config = loadConfig({
         configFile: flags.config,
         flags: {
@@ -54,6 +60,10 @@ export function registerServeCommand(program: Command): void {
           logLevel: flags.logLevel,
         },
       });
+      rememberSettings(config);
+      // Checked before anything starts, so a mistake is named instead of failing deep inside.
+      prepareDataDir(config.dataDir, { create: true });
+      if (config.tlsCert && config.tlsKey) checkTlsFiles(config.tlsCert, config.tlsKey);
       // Loaded here so that token, admin and history commands start without the HTTP stack.
       const { serveUntilSignalled } = await import('../server/lifecycle.js');
       await serveUntilSignalled(config);

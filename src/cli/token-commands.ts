@@ -1,5 +1,5 @@
 /** `ollama-companion token …`: create, list, show, update and revoke tokens. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { CompanionError } from '../errors/companion-error.js';
 import { parseExpiry } from '../policy/expiry.js';
 import {
@@ -11,7 +11,7 @@ import {
   type Token,
   type TokenPolicyInput,
 } from '../policy/token.js';
-import { type StoreOptions, withStore } from './cli-context.js';
+import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 interface PolicyFlags extends StoreOptions {
   name?: string;
@@ -130,25 +130,49 @@ function describe(token: Token, usage: Record<QuotaWindow, number>): string {
   ].join('\n');
 }
 
-function policyOptions(command: Command): Command {
-  return command
+type PolicyUse = 'create' | 'update';
+
+/**
+ * The policy flags, described for what they do in `create` (where leaving one out means
+ * its default) or in `update` (where leaving one out keeps the token's current value).
+ */
+function policyOptions(command: Command, use: PolicyUse): Command {
+  const create = use === 'create';
+  const limit = (flag: string, what: string) =>
+    command.option(flag, create ? `${what} (default: unlimited)` : `${what}; "none" lifts it`);
+  command
     .option(
       '--models <globs>',
-      'allowed models, comma-separated names or globs (default: all local models; cloud models ' +
-        'need their names or "*-cloud,*:cloud", e.g. --models "*,*-cloud,*:cloud")',
+      create
+        ? 'allowed models, comma-separated names or globs (default: "*", all local models; cloud ' +
+            'models need their names or "*-cloud,*:cloud", e.g. --models "*,*-cloud,*:cloud")'
+        : 'replace the allowed models: comma-separated names or globs, or "*" for all local models',
     )
     .option(
       '--scopes <scopes>',
-      'inference,embeddings,read,show,manage,metrics (default: inference,embeddings,read)',
+      create
+        ? 'inference,embeddings,read,show,manage,metrics (default: inference,embeddings,read)'
+        : 'replace the scopes: any of inference,embeddings,read,show,manage,metrics',
+    );
+  limit('--max-calls <n>', 'total call quota');
+  limit('--calls-per-minute <n>', 'calls per minute');
+  limit('--calls-per-hour <n>', 'calls per hour');
+  limit('--calls-per-day <n>', 'calls per day (UTC)');
+  limit('--calls-per-month <n>', 'calls per month (UTC)');
+  limit('--max-concurrent <n>', 'requests in flight at most');
+  return command
+    .option(
+      '--expires <when>',
+      create
+        ? 'expiry: 30d, 12h, 2w, a date, or never (default: never)'
+        : 'change the expiry: 30d, 12h, 2w (from now), a date, or never',
     )
-    .option('--max-calls <n>', 'total call quota ("none" lifts it)')
-    .option('--calls-per-minute <n>', 'calls per minute')
-    .option('--calls-per-hour <n>', 'calls per hour')
-    .option('--calls-per-day <n>', 'calls per day (UTC)')
-    .option('--calls-per-month <n>', 'calls per month (UTC)')
-    .option('--max-concurrent <n>', 'concurrent requests at most')
-    .option('--expires <when>', 'expiry: 30d, 12h, 2w, a date, or never')
-    .option('--history <mode>', 'full, metadata or off')
+    .option(
+      '--history <mode>',
+      create
+        ? 'what history keeps: full, metadata or off (default: full)'
+        : 'change what history keeps: full, metadata or off',
+    )
     .option('--json', 'print JSON')
     .option('--data-dir <dir>', 'data directory')
     .option('--config <file>', 'config file');
@@ -157,14 +181,19 @@ function policyOptions(command: Command): Command {
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('manage access tokens');
 
-  policyOptions(token.command('create').description('create a token; prints its secret once'))
+  policyOptions(token.command('create').description('create a token; prints its secret once'), 'create')
     .requiredOption('--name <name>', 'a name for the token')
+    .option(INIT_FLAG, INIT_HELP)
     .action((flags: PolicyFlags & { name: string }) =>
-      withStore(flags, ({ tokens }) => {
-        const { token: created, secret } = tokens.create(flags.name, policyFrom(flags));
-        const out = flags.json ? JSON.stringify({ ...view(created), token: secret }, null, 2) : secret;
-        process.stdout.write(`${out}\n`);
-      }),
+      withStore(
+        flags,
+        ({ tokens }) => {
+          const { token: created, secret } = tokens.create(flags.name, policyFrom(flags));
+          const out = flags.json ? JSON.stringify({ ...view(created), token: secret }, null, 2) : secret;
+          process.stdout.write(`${out}\n`);
+        },
+        { offersInit: true },
+      ),
     );
 
   token
@@ -221,10 +250,17 @@ export function registerTokenCommands(program: Command): void {
       }),
     );
 
-  policyOptions(token.command('update <nameOrId>').description('change a token’s limits'))
+  policyOptions(
+    token
+      .command('update <nameOrId>')
+      .description('change a token’s name, models, scopes or limits; what is not given stays'),
+    'update',
+  )
     .option('--name <name>', 'rename the token')
-    .option('--enable', 'enable the token')
-    .option('--disable', 'disable the token (revocable later, or re-enabled)')
+    .addOption(new Option('--enable', 'enable the token').conflicts('disable'))
+    .addOption(
+      new Option('--disable', 'disable the token (revocable later, or re-enabled)').conflicts('enable'),
+    )
     .action((nameOrId: string, flags: PolicyFlags) =>
       withStore(flags, ({ tokens }) => {
         const updated = tokens.update(nameOrId, {

@@ -28,6 +28,28 @@ export interface TokenService {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const INVALID_NAME =
+  'invalid token name: 1–64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit';
+const EMPTY_MODELS = 'models is empty; give model names or globs, or "*" for all local models';
+
+/**
+ * A name stays with its token for good, revoked or not: names are how history, the audit
+ * log and `--token NAME` filters refer to a token, and a reused name would file the new
+ * token's requests under the old one's (or the reverse).
+ * @throws CompanionError(conflict) when a token, even a revoked one, has the name.
+ */
+function assertNameFree(repo: TokenRepository, name: string): void {
+  const holder = repo.findByName(name);
+  if (!holder) return;
+  if (holder.revokedAt !== null) {
+    throw new CompanionError(
+      'conflict',
+      409,
+      `a revoked token named "${name}" exists; revoked names stay taken so history stays unambiguous — choose another name`,
+    );
+  }
+  throw new CompanionError('conflict', 409, `a token named "${name}" exists; choose another name`);
+}
 
 function validate(policy: TokenPolicyInput): void {
   for (const scope of policy.scopes ?? []) {
@@ -35,7 +57,11 @@ function validate(policy: TokenPolicyInput): void {
       throw badRequest(`unknown scope "${scope}": use ${SCOPES.join(', ')}`);
     }
   }
-  if (policy.models) compileModelRules(policy.models); // throws on a malformed rule
+  if (policy.models !== undefined) {
+    // Never read as "every model": an emptied field must not widen a token's access.
+    if (policy.models.length === 0) throw badRequest(EMPTY_MODELS);
+    compileModelRules(policy.models); // throws on a malformed rule
+  }
   for (const [window, limit] of Object.entries(policy.calls ?? {})) {
     if (limit !== null && limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       throw badRequest(`invalid ${window} call quota: expected a whole number ≥ 0`);
@@ -61,10 +87,8 @@ export function createTokenService(
 
   return {
     create(name, policy) {
-      if (!NAME.test(name)) {
-        throw badRequest('invalid token name: 1–64 letters, digits, ".", "_", "@" or "-"');
-      }
-      if (repo.findByName(name)) throw new CompanionError('conflict', 409, `a token named "${name}" exists`);
+      if (!NAME.test(name)) throw badRequest(INVALID_NAME);
+      assertNameFree(repo, name);
       validate(policy);
       const { secret, hash, prefix } = generateSecret();
       const at = now();
@@ -75,7 +99,7 @@ export function createTokenService(
         id: randomUUID(),
         name,
         prefix,
-        models: policy.models?.length ? policy.models : ['*'],
+        models: policy.models ?? ['*'],
         scopes: policy.scopes?.length ? [...new Set(policy.scopes)] : [...DEFAULT_SCOPES],
         limits: { calls, maxConcurrent: policy.maxConcurrent ?? null },
         expiresAt: policy.expiresAt ?? null,
@@ -95,15 +119,13 @@ export function createTokenService(
         throw new CompanionError('conflict', 409, `token "${token.name}" is revoked`);
       validate(changes);
       if (changes.name !== undefined && changes.name !== token.name) {
-        if (!NAME.test(changes.name)) throw badRequest('invalid token name');
-        if (repo.findByName(changes.name)) {
-          throw new CompanionError('conflict', 409, `a token named "${changes.name}" exists`);
-        }
+        if (!NAME.test(changes.name)) throw badRequest(INVALID_NAME);
+        assertNameFree(repo, changes.name);
       }
       const updated: Token = {
         ...token,
         name: changes.name ?? token.name,
-        models: changes.models ? (changes.models.length ? changes.models : ['*']) : token.models,
+        models: changes.models ?? token.models,
         scopes: changes.scopes ? [...new Set(changes.scopes)] : token.scopes,
         limits: {
           calls: { ...token.limits.calls, ...changes.calls },

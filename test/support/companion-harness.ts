@@ -67,16 +67,31 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user and group (the tests run as root). */
+  uid?: number;
+  gid?: number;
+  /** Kill the command after this long; its result then has code null. */
+  timeoutMs?: number;
+  cwd?: string;
+}
+
 /** Runs `ollama-companion <args>` in a child process. */
-export function runCli(
-  args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -86,7 +101,10 @@ export function runCli(
       stderr += chunk.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }
