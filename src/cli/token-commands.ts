@@ -144,8 +144,8 @@ function policyOptions(command: Command, use: PolicyUse): Command {
     .option(
       '--models <globs>',
       create
-        ? 'allowed models, comma-separated names or globs (default: "*", all local models; cloud ' +
-            'models need their names or "*-cloud,*:cloud", e.g. --models "*,*-cloud,*:cloud")'
+        ? 'allowed models, comma-separated names or globs (default: *); "*" is all local models; ' +
+            'cloud models need their names or "*-cloud,*:cloud", e.g. --models "*,*-cloud,*:cloud"'
         : 'replace the allowed models: comma-separated names or globs, or "*" for all local models',
     )
     .option(
