@@ -3,12 +3,15 @@
  * proxy handler. Bodies are kept as raw bytes (forwarded unchanged), except blob
  * uploads, which stream through without being buffered.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
+import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import { type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import type { Companion } from './companion.js';
+import { errorBody, errorHeaders } from './error-shapes.js';
 import { pathToken } from './path-guard.js';
 
 function toInbound(request: FastifyRequest, reply: FastifyReply): InboundRequest {
@@ -48,7 +51,21 @@ export async function proxyRoutes(app: FastifyInstance, handler: ProxyHandler): 
       handler(request, reply) {
         // The proxy writes the answer itself, chunk by chunk, as Ollama sends it.
         reply.hijack();
-        handler.handle(endpoint, toInbound(request, reply), reply.raw);
+        try {
+          handler.handle(endpoint, toInbound(request, reply), reply.raw);
+        } catch (error) {
+          // Fastify answers nothing for a hijacked reply: without this the client would wait forever.
+          request.log.error({ err: error, path: endpoint.path }, 'request failed');
+          const res = reply.raw;
+          if (res.headersSent) {
+            res.destroy();
+            return;
+          }
+          const failure = new CompanionError('internal', 500, 'internal', { cause: error });
+          res
+            .writeHead(500, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...errorHeaders(failure) })
+            .end(errorBody(endpoint.wire, failure));
+        }
       },
     });
 
