@@ -59,12 +59,13 @@ export function createCompanion(config: Config, log: Logger): Companion {
   // The ledger, metrics and writer refer to each other; the writer is made last.
   let history: HistoryWriter | undefined;
   const ledger = new QuotaLedger(tokenRepo.readUsage(), Date.now, () => history?.requestFlush());
-  const metrics = createMetrics(() => history?.depth ?? 0);
+  const metrics = createMetrics(() => history);
   const writerThread = startHistoryWriteThread({ dataDir: config.dataDir, nodeId });
   history = new HistoryWriter(writerThread, config.historyFlushMs, log, {
     usage: () => ledger.drainChanges(),
     onWritten: (n) => metrics.historyWritten.inc(n),
-    onDropped: (n) => metrics.historyDropped.inc(n),
+    onDropped: (n, reason) => metrics.historyDropped.inc({ reason }, n),
+    onSummarised: (n) => metrics.historySummarised.inc(n),
   });
   const upstream = new UpstreamClient(config.upstream, config.upstreamTimeoutMs);
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
