@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'shutting_down'
+  | 'store_unavailable'
   | 'conflict'
   | 'csrf_failed'
   | 'forbidden_role'
@@ -48,7 +49,11 @@ export class CompanionError extends Error {
     this.name = 'CompanionError';
     this.code = code;
     this.status = status;
-    this.expose = status < 500 || code === 'upstream_unreachable' || code === 'upstream_timeout';
+    this.expose =
+      status < 500 ||
+      code === 'upstream_unreachable' ||
+      code === 'upstream_timeout' ||
+      code === 'store_unavailable';
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
   }
