@@ -40,6 +40,8 @@ export interface Companion {
   retention: RetentionJob;
   metrics: Metrics;
   upstream: UpstreamClient;
+  /** Aborted by the shutdown when it cuts the answers still running after its grace period. */
+  shutdown: AbortController;
   /** Flushes history and usage, then closes the pool and the database. */
   close(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     retention,
     metrics,
     upstream,
+    shutdown: new AbortController(),
     async close() {
       await retention.stop();
       directory.stop();

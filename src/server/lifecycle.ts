@@ -1,8 +1,8 @@
 /**
  * Starting and stopping the server. On SIGTERM or SIGINT it stops accepting, lets
- * running answers finish for up to `shutdownGraceMs`, cuts what is left, writes all
- * pending history and exits 0 — or 1 when history could not be written (a full disk),
- * after saying in the log what was lost.
+ * running answers finish for up to `shutdownGraceMs`, cuts what is left (recording them
+ * as cut by the shutdown), writes all pending history and exits 0 — or 1 when history
+ * could not be written (a full disk), after saying in the log what was lost.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config-schema.js';
@@ -36,7 +36,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+      const grace = setTimeout(() => {
+        // Said first, so the answers cut now are recorded as cut by the shutdown.
+        companion.shutdown.abort();
+        app.server.closeAllConnections();
+      }, config.shutdownGraceMs);
       // A kept-alive connection whose answer finished after the close began, or one that
       // never sent a request, would otherwise hold the close open until the grace period ends.
       const idle = setInterval(() => {

@@ -39,6 +39,7 @@ export function createProxyHandler(companion: Companion): ProxyHandler {
     nodeId: companion.nodeId,
     publicStatus: companion.config.publicStatus,
     tokenFromHeaders,
+    shutdown: companion.shutdown.signal,
   });
 }
 
