@@ -20,8 +20,8 @@ const FLUSH_MS = 100;
 const KILL_AFTER_MS = FLUSH_MS + 5;
 /** Each cycle starts the companion, runs a warm-up wave and a wave cut by the kill. */
 const CYCLES = 3;
-/** Prompts (and their echoed answers) of a few KB of words, as long chats are: indexing them keeps the writer busy. */
-const WORDS = Array.from({ length: 600 }, (_, i) => `word${i % 97} lighthouse${i % 13}`).join(' ');
+/** Prompts (and their echoed answers) of about 2 KB of words, as chats are: indexing them keeps the writer busy. */
+const WORDS = Array.from({ length: 150 }, (_, i) => `word${i % 97} lighthouse${i % 13}`).join(' ');
 
 interface Received {
   prompt: string;
