@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { emulatorFor, runCli, tempDir } from './support/companion-harness.js';
 import type { Emulator } from './support/ollama-emulator.js';
-import { type ServeProcess, serveProcess } from './support/serve-process.js';
+import { type ServeProcess, serve } from './support/serve-process.js';
 
 // Usage counters also travel with the history writer's batches; its longest flush
 // interval makes sure none of them is written before the kill, however slow the machine.
@@ -73,7 +73,7 @@ async function acrossRestart(
   const secrets = new Map<string, string>();
   for (const quota of quotas) secrets.set(quota.tag, await createToken(dataDir, quota));
 
-  const first = await serveProcess(t, dataDir, emulator.url, ENV);
+  const first = await serve(t, dataDir, emulator.url, ENV);
   const before = await Promise.all(
     quotas.flatMap((q) =>
       Array.from({ length: q.before }, (_, i) =>
@@ -87,7 +87,7 @@ async function acrossRestart(
   );
   await stop(first);
 
-  const second = await serveProcess(t, dataDir, emulator.url, ENV);
+  const second = await serve(t, dataDir, emulator.url, ENV);
   for (const q of quotas) {
     const statuses = await Promise.all(
       Array.from({ length: q.limit + 5 }, (_, i) =>

@@ -4,65 +4,15 @@
  * start marks it aborted.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Ollama } from 'ollama';
-import { BIN, emulatorFor, runCli, tempDir } from './support/companion-harness.js';
+import { emulatorFor, runCli, tempDir } from './support/companion-harness.js';
 import type { Emulator } from './support/ollama-emulator.js';
-
-interface ServeProcess {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stdout: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `ollama-companion serve` and waits for its "companion listening" log line. */
-async function serve(t: TestContext, dataDir: string, upstream: string, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--upstream', upstream],
-    { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "companion listening" line:\n${out}\n${err}`)),
-      10_000,
-    );
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      for (const line of out.split('\n')) {
-        if (!line.includes('companion listening')) continue;
-        const entry = JSON.parse(line) as { msg: string; url: string };
-        if (entry.msg === 'companion listening') {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${err}`));
-    });
-  });
-  const process_: ServeProcess = { child, url, stdout: () => out, exited };
-  return process_;
-}
+import { serve } from './support/serve-process.js';
 
 /** Resolves true when a new TCP connection to the URL is refused. */
 function refused(url: string): Promise<boolean> {
@@ -197,6 +147,7 @@ test('SIGTERM with a stream longer than the grace period: the stream is cut, its
   assert.equal(others.length, 0);
   assert.equal(row?.token_name, 'grace');
   assert.equal(row?.outcome, 'aborted', 'the record is complete and says the answer was cut');
+  assert.equal(row?.error, "cut by the companion's shutdown", 'not blamed on the client');
   assert.ok(row?.finished_at !== null);
   assert.ok(content.length > 0);
   assert.ok(row?.answer_content?.startsWith(content), 'what reached the client is kept');

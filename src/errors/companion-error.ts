@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'upstream_cut'
   | 'upstream_busy'
   | 'shutting_down'
+  | 'store_unavailable'
   | 'conflict'
   | 'csrf_failed'
   | 'forbidden_role'
@@ -55,7 +56,8 @@ export class CompanionError extends Error {
       code === 'upstream_unreachable' ||
       code === 'upstream_timeout' ||
       code === 'upstream_cut' ||
-      code === 'upstream_busy';
+      code === 'upstream_busy' ||
+      code === 'store_unavailable';
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
   }

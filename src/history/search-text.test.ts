@@ -99,3 +99,10 @@ test('previews are one line; snippets show the first search word in context, acc
   assert.equal(snippet(text, ['absent']), undefined);
   assert.equal(snippet(text, []), undefined);
 });
+
+test('content nested far too deep gives no text and no stack overflow', () => {
+  const deep = JSON.parse(`${'['.repeat(100_000)}"buried"${']'.repeat(100_000)}`);
+  assert.equal(textOf(deep), '');
+  assert.equal(promptText('/api/chat', { messages: [{ role: 'user', content: deep }] }), '');
+  assert.equal(textOf([[['three levels']]]), 'three levels');
+});

@@ -20,22 +20,36 @@ const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
+ * Content nested deeper than this contributes no text. Wire shapes nest content two or
+ * three levels (Anthropic tool results hold blocks); the bound keeps a hostile request
+ * from deciding how deep the walk recurses.
+ */
+const MAX_CONTENT_DEPTH = 8;
+
+/**
  * The readable text of a message content in any of the wire shapes: a string, OpenAI
  * parts (`{type:'text', text}`), Anthropic blocks (text, tool_result with content),
  * Responses items (`input_text`, `output_text`). Images, tool inputs and thinking blocks
  * contribute nothing.
  */
 export function textOf(value: unknown): string {
+  return textAt(value, 0);
+}
+
+function textAt(value: unknown, depth: number): string {
   if (typeof value === 'string') return value;
+  if (depth >= MAX_CONTENT_DEPTH) return '';
   if (Array.isArray(value)) {
-    return value
-      .map(textOf)
-      .filter((text) => text !== '')
-      .join('\n');
+    const parts: string[] = [];
+    for (const item of value) {
+      const text = textAt(item, depth + 1);
+      if (text !== '') parts.push(text);
+    }
+    return parts.join('\n');
   }
   if (isObject(value)) {
     if (typeof value.text === 'string') return value.text;
-    if ('content' in value) return textOf(value.content);
+    if ('content' in value) return textAt(value.content, depth + 1);
     if (typeof value.output === 'string') return value.output;
   }
   return '';

@@ -10,11 +10,19 @@ export interface Metrics {
   unauthenticated: Counter;
   upstreamErrors: Counter<'kind'>;
   historyWritten: Counter;
-  historyDropped: Counter;
+  historyDropped: Counter<'reason'>;
+  historySummarised: Counter;
   auditUnrecorded: Counter;
 }
 
-export function createMetrics(historyDepth: () => number): Metrics {
+/** What the history writer reports about its queue, read at each scrape. */
+export interface HistoryQueueState {
+  depth: number;
+  queuedBytes: number;
+  storeFailing: boolean;
+}
+
+export function createMetrics(history: () => HistoryQueueState | undefined): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'companion_' });
   new Gauge({
@@ -22,7 +30,23 @@ export function createMetrics(historyDepth: () => number): Metrics {
     help: 'History records waiting to be written.',
     registers: [registry],
     collect() {
-      this.set(historyDepth());
+      this.set(history()?.depth ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'companion_history_queue_bytes',
+    help: 'About how many bytes the finished history records waiting to be written hold in memory.',
+    registers: [registry],
+    collect() {
+      this.set(history()?.queuedBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'companion_history_store_failing',
+    help: '1 while history cannot be written (disk full, I/O error) and records wait in memory.',
+    registers: [registry],
+    collect() {
+      this.set(history()?.storeFailing ? 1 : 0);
     },
   });
   return {
@@ -52,7 +76,13 @@ export function createMetrics(historyDepth: () => number): Metrics {
     }),
     historyDropped: new Counter({
       name: 'companion_history_records_dropped_total',
-      help: 'History records dropped because the store kept failing.',
+      help: 'History records dropped: backlog_full (the store kept failing and the records waiting reached their bound), unwritable (a record that could not be stored even reduced).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    historySummarised: new Counter({
+      name: 'companion_history_records_summarised_total',
+      help: 'History records stored with parts left out: nested too deep to store, or reduced after their write failed.',
       registers: [registry],
     }),
     auditUnrecorded: new Counter({

@@ -201,11 +201,13 @@ test('when the store is busy, the ledger keeps its lease and waits only once it 
   assert.ok(held && held.reservedTo >= 2500, 'the lease always covers the calls made');
 });
 
-test('a store that cannot record the call refuses it with 500 and counts nothing', () => {
+test('a store that cannot record the call refuses it with 503 and counts nothing', () => {
   const leases = memoryLeases({ failing: true });
   const ledger = new QuotaLedger([], Date.now, () => {}, leases.store);
   const error = refusal(() => ledger.reserve(token({ total: 5 }), true));
-  assert.equal(error.status, 500);
+  assert.equal(error.status, 503);
+  assert.equal(error.code, 'store_unavailable');
+  assert.equal(error.retryAfterSeconds, 5);
   assert.equal(ledger.usage('t1').calls.total, 0);
   assert.equal(ledger.usage('t1').inFlight, 0);
 });

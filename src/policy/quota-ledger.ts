@@ -240,10 +240,14 @@ export class QuotaLedger {
     }
     if (!saved) {
       // Strict over available: a call that cannot be counted durably is not forwarded.
+      // Tokens without call quotas never get here, so they keep working on a full disk.
       if (wait)
-        throw new CompanionError('internal', 500, 'cannot record the call against the token quota', {
-          cause,
-        });
+        throw new CompanionError(
+          'store_unavailable',
+          503,
+          "cannot record this call against the token's quota: the companion's store cannot be written",
+          { cause, retryAfterSeconds: 5 },
+        );
       return;
     }
     for (const lease of wanted) {

@@ -61,6 +61,8 @@ export interface ProxyDeps {
   nodeId: string;
   publicStatus: boolean;
   tokenFromHeaders: (headers: IncomingHttpHeaders) => string | undefined;
+  /** Aborted when the companion's shutdown cuts the answers still running at the end of its grace. */
+  shutdown: AbortSignal;
 }
 
 /**
@@ -255,15 +257,19 @@ export class ProxyHandler {
 
     const onClientClose = (): void => {
       if (res.writableFinished) return;
+      // The shutdown closes the connections it cuts: the client did not leave on its own.
+      const reason = deps.shutdown.aborted
+        ? "cut by the companion's shutdown"
+        : 'client closed the connection';
       // Recorded before the abort: undici reports the abort through onError synchronously.
       end({
         status: status || 499,
         outcome: 'aborted',
-        error: 'client closed the connection',
+        error: reason,
         ttftMs,
         answer: answerOf(),
       });
-      call.abort(new Error('client closed the connection'));
+      call.abort(new Error(reason));
     };
 
     // Every token's listing is filtered: even "all models" (`*`) leaves out cloud models.

@@ -4,6 +4,7 @@
  * here with a 400 and never reaches Ollama.
  */
 import { badRequest } from '../errors/companion-error.js';
+import { boundJson } from '../history/bounded-json.js';
 import type { Endpoint } from './endpoint-catalogue.js';
 
 export interface ParsedRequest {
@@ -149,23 +150,19 @@ export function parseRequest(
 const LARGE_STRING = 16 * 1024;
 const BASE64ISH = /^(data:[^,]*,)?[A-Za-z0-9+/=\r\n]+$/;
 
-/** The request as history keeps it: everything but large binary payloads. */
+/**
+ * The request as history keeps it: everything but large binary payloads. (Nesting too
+ * deep to store is bounded by the history writer, for every record it is given.)
+ */
 export function requestForHistory(parsed: ParsedRequest): unknown {
   // A body smaller than the threshold cannot hold a string above it: nothing to summarise.
-  return parsed.bytes <= LARGE_STRING ? parsed.json : summariseLarge(parsed.json);
+  if (parsed.bytes <= LARGE_STRING) return parsed.json;
+  // The walk is iterative: a body nested thousands of levels deep must not overflow the stack.
+  return boundJson(parsed.json, { maxDepth: Number.POSITIVE_INFINITY, replaceString: summariseBinary }).value;
 }
 
-function summariseLarge(value: unknown): unknown {
-  if (typeof value === 'string') {
-    return value.length > LARGE_STRING && BASE64ISH.test(value.slice(0, 1024))
-      ? `[binary: ${value.length} bytes]`
-      : value;
-  }
-  if (Array.isArray(value)) return value.map(summariseLarge);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = summariseLarge(inner);
-    return out;
-  }
-  return value;
+function summariseBinary(value: string): string | undefined {
+  return value.length > LARGE_STRING && BASE64ISH.test(value.slice(0, 1024))
+    ? `[binary: ${value.length} bytes]`
+    : undefined;
 }

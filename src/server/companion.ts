@@ -41,6 +41,8 @@ export interface Companion {
   retention: RetentionJob;
   metrics: Metrics;
   upstream: UpstreamClient;
+  /** Aborted by the shutdown when it cuts the answers still running after its grace period. */
+  shutdown: AbortController;
   /** Flushes history and usage, then closes the pool and the database. */
   close(): Promise<void>;
 }
@@ -65,12 +67,13 @@ export function createCompanion(config: Config, log: Logger): Companion {
     () => history?.requestFlush(),
     createQuotaLeaseRepository(db),
   );
-  const metrics = createMetrics(() => history?.depth ?? 0);
+  const metrics = createMetrics(() => history);
   const writerThread = startHistoryWriteThread({ dataDir: config.dataDir, nodeId });
   history = new HistoryWriter(writerThread, config.historyFlushMs, log, {
     usage: () => ledger.drainChanges(),
     onWritten: (n) => metrics.historyWritten.inc(n),
-    onDropped: (n) => metrics.historyDropped.inc(n),
+    onDropped: (n, reason) => metrics.historyDropped.inc({ reason }, n),
+    onSummarised: (n) => metrics.historySummarised.inc(n),
   });
   // Counters a crash left only in quota leases are written back soon after the start.
   history.requestFlush();
@@ -98,6 +101,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     retention,
     metrics,
     upstream,
+    shutdown: new AbortController(),
     async close() {
       await retention.stop();
       directory.stop();

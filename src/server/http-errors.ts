@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CompanionError } from '../errors/companion-error.js';
 import { wireForPath } from '../proxy/endpoint-catalogue.js';
+import { isStoreUnavailableError } from '../store/database.js';
 import type { Companion } from './companion.js';
 import { type ErrorDialect, errorBody, errorHeaders } from './error-shapes.js';
 import { pathRejected } from './path-guard.js';
@@ -16,6 +17,15 @@ function dialectFor(path: string): ErrorDialect {
 
 function toCompanionError(error: FastifyError | CompanionError | Error): CompanionError {
   if (error instanceof CompanionError) return error;
+  if (isStoreUnavailableError(error)) {
+    // A full disk (or a failing one) is the operator's to fix; the client can only wait.
+    return new CompanionError(
+      'store_unavailable',
+      503,
+      'the companion cannot write to its data store (the disk may be full); try again once space is freed',
+      { retryAfterSeconds: 30, cause: error },
+    );
+  }
   const { code, statusCode } = error as FastifyError;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new CompanionError('payload_too_large', 413, 'request body too large');

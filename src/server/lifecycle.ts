@@ -1,7 +1,8 @@
 /**
  * Starting and stopping the server. On SIGTERM or SIGINT it stops accepting, lets
- * running answers finish for up to `shutdownGraceMs`, cuts what is left, writes all
- * pending history and exits 0.
+ * running answers finish for up to `shutdownGraceMs`, cuts what is left (recording them
+ * as cut by the shutdown), writes all pending history and exits 0 — or 1 when history
+ * could not be written (a full disk), after saying in the log what was lost.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config-schema.js';
@@ -35,7 +36,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+      const grace = setTimeout(() => {
+        // Said first, so the answers cut now are recorded as cut by the shutdown.
+        companion.shutdown.abort();
+        app.server.closeAllConnections();
+      }, config.shutdownGraceMs);
       // A kept-alive connection whose answer finished after the close began, or one that
       // never sent a request, would otherwise hold the close open until the grace period ends.
       const idle = setInterval(() => {
@@ -54,13 +59,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return { app, companion, url, stop };
 }
 
-/** Runs until a signal arrives; exits 0 after a clean stop. */
+/**
+ * Runs until a signal arrives; exits 0 after a clean stop, 1 when history records or
+ * usage counters could not be written before it (the log says how many).
+ */
 export async function serveUntilSignalled(config: Config): Promise<void> {
   const server = await startServer(config);
   const onSignal = (signal: NodeJS.Signals) => {
     server.companion.log.info({ signal }, 'stopping');
     server.stop().then(
-      () => process.exit(0),
+      () => process.exit(server.companion.history.lost > 0 ? 1 : 0),
       (error: unknown) => {
         server.companion.log.error({ err: error }, 'unclean stop');
         process.exit(1);

@@ -5,14 +5,16 @@
  * its body never read. Bodies are kept as raw bytes (forwarded unchanged), except blob
  * uploads, which stream through without being buffered.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
+import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import { type Admission, type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import type { Companion } from './companion.js';
+import { errorBody, errorHeaders } from './error-shapes.js';
 import { pathToken } from './path-guard.js';
 
 /** What the proxy routes need: the handler, and who to tell that a connection showed a valid token. */
@@ -49,6 +51,7 @@ export function createProxyHandler(companion: Companion): ProxyHandler {
     nodeId: companion.nodeId,
     publicStatus: companion.config.publicStatus,
     tokenFromHeaders,
+    shutdown: companion.shutdown.signal,
   });
 }
 
@@ -78,7 +81,21 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyRouteDeps): P
       handler(request, reply) {
         // The proxy writes the answer itself, chunk by chunk, as Ollama sends it.
         reply.hijack();
-        handler.handle(endpoint, toInbound(request, reply), reply.raw, admissions.get(request.raw));
+        try {
+          handler.handle(endpoint, toInbound(request, reply), reply.raw, admissions.get(request.raw));
+        } catch (error) {
+          // Fastify answers nothing for a hijacked reply: without this the client would wait forever.
+          request.log.error({ err: error, path: endpoint.path }, 'request failed');
+          const res = reply.raw;
+          if (res.headersSent) {
+            res.destroy();
+            return;
+          }
+          const failure = new CompanionError('internal', 500, 'internal', { cause: error });
+          res
+            .writeHead(500, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...errorHeaders(failure) })
+            .end(errorBody(endpoint.wire, failure));
+        }
       },
     });
 

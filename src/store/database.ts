@@ -26,8 +26,43 @@ export function openDatabase(dataDir: string): Db {
   // holds two (requests and the history writer): as history grows, both fill up and
   // stay resident. 4 MB each keeps the hot index pages; the rest come from the OS cache.
   db.pragma('cache_size = -4000');
+  // After a checkpoint has copied the log into the database, the log file is cut back to
+  // this size instead of keeping the largest size it ever reached, so space freed on a
+  // full disk is not held by the log.
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   migrate(db);
   return db;
+}
+
+/** Bytes the write-ahead log keeps after a checkpoint (SQLite's default checkpoint is at about 4 MB). */
+export const JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * SQLite result codes (primary, as better-sqlite3 names them) that say the store cannot
+ * be written now — no space, an I/O error, a lock held too long, a read-only or missing
+ * file — as opposed to a write that is wrong in itself (a constraint, a value too big).
+ * A write that failed this way may succeed later unchanged.
+ */
+const UNAVAILABLE = [
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_NOMEM',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOLFS',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_PERM',
+];
+
+/** True when `error` is SQLite saying the store cannot be written now (see UNAVAILABLE). */
+export function isStoreUnavailableError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return UNAVAILABLE.some((primary) => code === primary || code.startsWith(`${primary}_`));
 }
 
 function migrate(db: Db): void {

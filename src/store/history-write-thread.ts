@@ -4,7 +4,13 @@
  * the thread that serves requests. Batches are written in the order they are sent.
  */
 import { Worker } from 'node:worker_threads';
-import type { HistorySink } from '../history/history-writer.js';
+import {
+  type HistorySink,
+  storeUnavailable,
+  type WriteOptions,
+  type WriteReceipt,
+} from '../history/history-writer.js';
+import { isStoreUnavailableError } from './database.js';
 import type { HistoryBatch } from './history-repository.js';
 import type { UsageCount } from './token-repository.js';
 
@@ -13,11 +19,29 @@ export interface WriterThreadOptions {
   nodeId: string;
 }
 
-/** Messages from the worker: one answer per batch, in order. */
-export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; message: string };
+/**
+ * Messages from the worker: one answer per batch, in order. `storeUnavailable` says the
+ * store could not be written (disk full, I/O error), not that the batch was at fault.
+ */
+export type WorkerReply =
+  | { id: number; ok: true; committedAt: number }
+  | { id: number; ok: false; message: string; storeUnavailable: boolean };
+
+/** A batch as the worker receives it; `sentAt` and `committedAt` are wall-clock ms (`wallClock`). */
+export interface WorkerRequest {
+  id: number;
+  batch: HistoryBatch;
+  usage: UsageCount[];
+  sentAt: number;
+  /** Written without the pauses of write-pacing.ts: the batch is late. */
+  urgent: boolean;
+}
+
+/** Milliseconds since the epoch, below the millisecond, comparable between threads. */
+export const wallClock = (): number => performance.timeOrigin + performance.now();
 
 export interface HistoryWriteThread extends HistorySink {
-  writeBatch(batch: HistoryBatch, usage: UsageCount[]): Promise<void>;
+  writeBatch(batch: HistoryBatch, usage: UsageCount[], options?: WriteOptions): Promise<WriteReceipt>;
   close(): Promise<void>;
 }
 
@@ -41,11 +65,16 @@ function spawnWorker(options: WriterThreadOptions): Worker {
 }
 
 /**
- * A thread that dies (out of memory, a native fault) fails the batches it held; the
- * history writer keeps those and retries, and the next batch starts a new thread.
+ * A thread that dies (out of memory, a native fault) fails the batches it held, and the
+ * next batch starts a new thread; unless the store itself could not be opened, the
+ * history writer then blames the batch and splits it. A batch that cannot be copied to
+ * the thread at all fails the same way, at once.
  */
 export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWriteThread {
-  const waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  const waiting = new Map<
+    number,
+    { sentAt: number; resolve: (receipt: WriteReceipt) => void; reject: (error: Error) => void }
+  >();
   let nextId = 0;
   let worker: Worker | undefined;
   let closing = false;
@@ -56,15 +85,20 @@ export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWr
     thread.on('message', (reply: WorkerReply) => {
       const entry = waiting.get(reply.id);
       waiting.delete(reply.id);
-      if (reply.ok) entry?.resolve();
-      else entry?.reject(new Error(reply.message));
+      if (reply.ok) entry?.resolve({ commitMs: reply.committedAt - entry.sentAt });
+      else {
+        const error = new Error(reply.message);
+        entry?.reject(reply.storeUnavailable ? storeUnavailable(error) : error);
+      }
     });
     thread.on('error', (error) => {
       cause = error;
     });
     thread.on('exit', (code) => {
       if (worker === thread) worker = undefined;
-      const error = cause ?? new Error(`history writer thread exited (${code})`);
+      const failure = cause ?? new Error(`history writer thread exited (${code})`);
+      // The thread could not open the store (no space for its files, say): not the batch's fault.
+      const error = isStoreUnavailableError(cause) ? storeUnavailable(failure) : failure;
       for (const entry of waiting.values()) entry.reject(error);
       waiting.clear();
     });
@@ -73,14 +107,22 @@ export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWr
   worker = start();
 
   return {
-    writeBatch(batch: HistoryBatch, usage: UsageCount[]) {
-      if (closing) return Promise.reject(new Error('history writer thread closed'));
+    writeBatch(batch: HistoryBatch, usage: UsageCount[], options?: WriteOptions) {
+      if (closing) return Promise.reject(storeUnavailable(new Error('history writer thread closed')));
       worker ??= start();
       const thread = worker;
       const id = ++nextId;
-      return new Promise<void>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        thread.postMessage({ id, batch, usage });
+      return new Promise<WriteReceipt>((resolve, reject) => {
+        const sentAt = wallClock();
+        waiting.set(id, { sentAt, resolve, reject });
+        try {
+          // Copies the batch (structured clone); throws for a value it cannot copy.
+          const urgent = options?.urgent ?? false;
+          thread.postMessage({ id, batch, usage, sentAt, urgent } satisfies WorkerRequest);
+        } catch (error) {
+          waiting.delete(id);
+          reject(error);
+        }
       });
     },
     async close() {
