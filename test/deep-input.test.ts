@@ -71,6 +71,7 @@ test('a body nested 5,000 levels deep is answered and recorded summarised; other
   assert.ok(inOptions.length > 9_000 && inOptions.length < 16 * 1024);
   const answered = await post(`${companion.url}/api/generate`, inOptions, auth);
   assert.equal(answered.status, 200, answered.text);
+  let ran = 1;
 
   // The same nesting where history reads text: the prompt, and a chat message's content.
   const inPrompt = `{"model":"llama3.2","prompt":${nested(5000)},"stream":false}`;
@@ -80,7 +81,9 @@ test('a body nested 5,000 levels deep is answered and recorded summarised; other
     ['/api/chat', inContent],
   ] as const) {
     const res = await post(`${companion.url}${path}`, body, auth);
+    // Ollama refuses a prompt or content that is not a string (400), and such a call is given back.
     assert.ok(res.status < 500, `${path}: ${res.status} ${res.text}`);
+    if (res.status === 200) ran++;
   }
 
   // Someone else's ordinary request afterwards is recorded, with the deep ones before it.
@@ -104,9 +107,9 @@ test('a body nested 5,000 levels deep is answered and recorded summarised; other
   // The over-deep part is summarised, and the record says so where the part was.
   assert.match(JSON.stringify(first.options.a), /nested deeper than \d+ levels/);
 
-  // Usage counters keep being saved: the token's calls are on disk.
+  // Usage counters keep being saved: the token's calls that Ollama ran are on disk.
   const tokenId = companion.companion.tokens.get('deep').id;
-  await eventually(() => (usageOnDisk(companion.dataDir, tokenId) === 3 ? true : undefined));
+  await eventually(() => (usageOnDisk(companion.dataDir, tokenId) === ran ? true : undefined));
 
   // /metrics counts the records stored with parts left out; none was dropped.
   const metrics = await (await request(`${companion.url}/metrics`)).body.text();
