@@ -129,6 +129,25 @@ test('a long request gets its start written at a flush, then its end', async () 
   await writer.close();
 });
 
+test('on the timer, a start is written only once its request has run for half of flushMs', async () => {
+  const repo = recordingRepo();
+  const flushMs = 200;
+  const writer = new HistoryWriter(repo, flushMs, silent);
+  const long = start();
+  writer.begin(long);
+  // A short request that ends at once makes a batch due before the long one's start is.
+  const short = start();
+  const handle = writer.begin(short);
+  handle.finish(end());
+  const deadline = Date.now() + 3000;
+  while (repo.batches.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(writes(repo.batches), [
+    { id: short.id, kind: 'whole' },
+    { id: long.id, kind: 'start' },
+  ]);
+  await writer.close();
+});
+
 test('the timer flushes on its own within flushMs', async () => {
   const repo = recordingRepo();
   const writer = new HistoryWriter(repo, 10, silent);

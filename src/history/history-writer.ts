@@ -5,9 +5,11 @@
  * one that ends before the next flush is written once, complete. `close` writes
  * everything that is left.
  *
- * When records are written: a record is due when it starts or ends, and a batch is
- * sent early enough that it commits within `flushMs` of the oldest record it holds
- * becoming due. The writer measures how long recent batches took to commit and sends
+ * When records are written: a finished record is due when it ends, and a running
+ * request's start is due `flushMs / 2` after it began (most requests end before that,
+ * and are then written once, complete, instead of as a start and then its end). A
+ * batch is sent early enough that it commits within `flushMs` of the oldest record it
+ * holds becoming due. The writer measures how long recent batches took to commit and sends
  * that much (twice over) ahead. A batch does not wait for the answer to the one before
  * (up to `MAX_IN_FLIGHT` are on their way; the sink writes them in order): when the
  * request thread is busy, answers reach it late, and a commit must not wait for that.
@@ -173,6 +175,8 @@ export class HistoryWriter {
   private batches = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  /** When `timer` fires (performance.now() time). */
+  private timerAt = 0;
   private closed = false;
   private readonly limits: HistoryWriterLimits;
   /**
@@ -231,12 +235,12 @@ export class HistoryWriter {
     const pending: Pending = {
       start,
       startState: 'unsent',
-      dueAt: now(),
+      dueAt: now() + this.flushMs / 2,
       bytes: RECORD_OVERHEAD_BYTES + request.bytes,
       seq: 0,
     };
     this.running.set(start.id, pending);
-    this.schedule();
+    this.schedule(pending.dueAt);
     return {
       finish: (end) => {
         if (pending.end) return;
@@ -258,9 +262,10 @@ export class HistoryWriter {
   async flush(): Promise<void> {
     this.clearTimer();
     for (let rounds = 0; rounds < 1000; rounds++) {
-      // An explicit flush tries once even while the store is refusing.
-      let sent = this.send(true);
-      while (!this.refused && this.send(false)) sent = true;
+      // An explicit flush tries once even while the store is refusing, and takes every
+      // running request's start, due or not.
+      let sent = this.send(true, true);
+      while (!this.refused && this.send(false, true)) sent = true;
       if (!sent && this.inFlight.size === 0) return;
       await Promise.all([...this.inFlight]);
       if (this.refused) return;
@@ -356,6 +361,7 @@ export class HistoryWriter {
   }
 
   private arm(ms: number): void {
+    this.timerAt = now() + ms;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.refused) {
@@ -363,18 +369,27 @@ export class HistoryWriter {
         return;
       }
       while (this.send(false));
+      // A start that was not due yet when the timer fired gets a timer of its own; with
+      // every slot taken, the next write's end schedules instead.
+      if (this.inFlight.size < MAX_IN_FLIGHT) this.scheduleNext();
     }, ms);
   }
 
-  /** Something became due now. */
-  private schedule(): void {
+  /** Something becomes due at `dueAt` (now unless said). */
+  private schedule(dueAt = now()): void {
     if (this.closed) {
       void this.flush();
       return;
     }
     // A refusing store is retried on its own timer.
-    if (this.timer !== undefined || this.refused) return;
-    this.arm(this.delayMs());
+    if (this.refused) return;
+    const at = dueAt + this.delayMs();
+    if (this.timer !== undefined) {
+      // A finish due now must not wait for a timer armed for a start due later.
+      if (this.timerAt <= at) return;
+      this.clearTimer();
+    }
+    this.arm(Math.max(0, at - now()));
   }
 
   /** After a write: the next one, timed from the oldest record still waiting. */
@@ -395,10 +410,10 @@ export class HistoryWriter {
    * or the store is refusing (then only when `retry`, and only one at a time). Returns
    * whether it sent one.
    */
-  private send(retry: boolean): boolean {
+  private send(retry: boolean, everyStart = false): boolean {
     if (this.refused && !(retry && this.inFlight.size === 0)) return false;
     if (this.inFlight.size >= MAX_IN_FLIGHT) return false;
-    const piece = this.take();
+    const piece = this.take(everyStart);
     if (!piece) return false;
     const write: Promise<void> = this.write(piece)
       .catch((error: unknown) => this.log.error({ err: error }, 'history writer failed'))
@@ -410,13 +425,16 @@ export class HistoryWriter {
     return true;
   }
 
-  /** Takes what is due into one batch (within the batch bounds). */
-  private take(): Piece | undefined {
+  /** Takes what is due (with `everyStart`, every unsent start) into one batch, within the batch bounds. */
+  private take(everyStart: boolean): Piece | undefined {
     for (const u of this.hooks.usage?.() ?? []) this.usage.set(usageKey(u), u);
     const maxRecords = this.refused ? this.limits.probeRecords : this.limits.batchRecords;
     const starts: Pending[] = [];
+    const at = now();
     for (const pending of this.running.values()) {
       if (pending.startState !== 'unsent') continue;
+      // The map keeps start order, and every start is due the same time after it began.
+      if (!everyStart && pending.dueAt > at) break;
       if (starts.length >= maxRecords) break;
       starts.push(pending);
     }
