@@ -204,6 +204,38 @@ test('a disallowed origin gets no CORS headers', async (t) => {
   assert.equal(actual.headers['access-control-allow-origin'], undefined);
 });
 
+test('a preflight from an origin not allowed is refused, naming the setting to change', async (t) => {
+  const emulator = await emulatorFor(t);
+  const companion = await startCompanion(t, emulator.url);
+  const cases = [
+    { path: '/api/chat', error: (body: { error: string }) => body.error },
+    {
+      path: '/v1/chat/completions',
+      error: (body: { error: { message: string; type: string } }) => {
+        assert.equal(body.error.type, 'permission_error');
+        return body.error.message;
+      },
+    },
+  ];
+  for (const { path, error } of cases) {
+    const res = await fetch(`${companion.url}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://notes.example.net', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(res.status, 403, path);
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+    assert.equal(
+      error(await res.json()),
+      'origin https://notes.example.net is not allowed; add it to corsOrigins (--cors-origins / OLLAMA_COMPANION_CORS_ORIGINS)',
+    );
+  }
+  // Not a preflight (no Origin): an unknown OPTIONS stays an unknown endpoint.
+  const plain = await fetch(`${companion.url}/api/chat`, { method: 'OPTIONS' });
+  assert.equal(plain.status, 404);
+  await plain.body?.cancel();
+  assert.equal(emulator.requests.length, 0);
+});
+
 test('a configured origin glob is allowed, and only what it matches', async (t) => {
   const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url, { corsOrigins: ['https://*.example.com'] });

@@ -34,6 +34,7 @@ import { panelRoutes } from './panel-routes.js';
 import { selfServiceRoutes } from './self-service-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { announceSetupLink, SetupLink, setupRoutes } from './setup-routes.js';
+import { statusRoutes } from './status-routes.js';
 import { tokenRoutes } from './token-routes.js';
 import { usageRoutes } from './usage-routes.js';
 
@@ -304,6 +305,7 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
       await api.register(settingsRoutes, deps);
       await api.register(historyRoutes, deps);
       await api.register(usageRoutes, deps);
+      await api.register(statusRoutes, deps);
       api.get('/openapi.json', { schema: { hide: true }, config: { adminPublic: true } }, async () =>
         app.swagger(),
       );

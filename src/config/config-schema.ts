@@ -87,6 +87,13 @@ export const ConfigSchema = Type.Object(
       default: 10 * 60 * 1000,
       description: 'How long Ollama may stay silent (model loading included) before the request fails.',
     }),
+    upstreamCheckMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 10_000,
+      description:
+        'How often the companion checks that Ollama answers (GET /api/version), for the log and /readyz.',
+    }),
     shutdownGraceMs: Type.Integer({
       minimum: 0,
       default: 15_000,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'forbidden_scope'
   | 'forbidden_model'
+  | 'forbidden_origin'
   | 'token_disabled'
   | 'token_expired'
   | 'not_found'

@@ -59,6 +59,8 @@ export interface ProxyDeps {
   metrics: Metrics;
   log: Logger;
   nodeId: string;
+  /** Ollama's base URL, named in the 502 a client gets when it cannot be reached. */
+  upstreamUrl: string;
   publicStatus: boolean;
   tokenFromHeaders: (headers: IncomingHttpHeaders) => string | undefined;
   /** Aborted when the companion's shutdown cuts the answers still running at the end of its grace. */
@@ -81,16 +83,19 @@ function headerList(preset: InboundRequest['presetHeaders'], upstream: string[])
   return list;
 }
 
-function upstreamFailure(error: Error): CompanionError {
+function upstreamFailure(error: Error, upstreamUrl: string): CompanionError {
   // The upstream client's own refusals (no connection to Ollama free in time) are final.
   if (error instanceof CompanionError) return error;
   const code = (error as { code?: string }).code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new CompanionError('upstream_timeout', 504, 'Ollama did not answer in time', { cause: error });
   }
-  return new CompanionError('upstream_unreachable', 502, `cannot reach Ollama (${code || error.message})`, {
-    cause: error,
-  });
+  return new CompanionError(
+    'upstream_unreachable',
+    502,
+    `cannot reach Ollama at ${upstreamUrl} (${code || error.message}); is it running? set --upstream`,
+    { cause: error },
+  );
 }
 
 /** Ollama's answer broke off after it had begun (its process died, the connection dropped). */
@@ -214,14 +219,17 @@ export class ProxyHandler {
     });
   }
 
-  /** Answers a refusal or bad input in the route's wire shape. */
+  /**
+   * Answers a refusal or bad input in the route's wire shape. Only an internal error is
+   * logged here, with its stack; every other failure is the one line `finish` writes.
+   */
   private refuse(
     endpoint: Endpoint,
     inbound: InboundRequest,
     res: ServerResponse,
     error: CompanionError,
   ): void {
-    if (error.status >= 500) this.deps.log.error({ err: error.cause ?? error }, error.message);
+    if (error.code === 'internal') this.deps.log.error({ err: error.cause ?? error }, error.message);
     const body = inbound.method === 'HEAD' ? '' : errorBody(endpoint.wire, error);
     res.writeHead(error.status, { ...inbound.presetHeaders, ...errorHeaders(error) });
     res.end(body);
@@ -347,9 +355,8 @@ export class ProxyHandler {
         },
         onError(error) {
           if (ended) return;
-          const failure = upstreamFailure(error);
+          const failure = upstreamFailure(error, deps.upstreamUrl);
           deps.metrics.upstreamErrors.inc({ kind: status === 0 ? failure.code : 'cut_mid_answer' });
-          deps.log.warn({ path: endpoint.path, err: error.message }, 'upstream request failed');
           if (status === 0) {
             // Nothing reached the client yet: a clean error, and the call is not charged.
             refuse(endpoint, inbound, res, failure);
@@ -430,6 +437,7 @@ export class ProxyHandler {
       record.finish(end);
     }
     // History and metrics keep every request; the log line is for debugging and failures.
+    // A failure is this one line, with its reason and no stack.
     const level = result.status >= 500 ? 'warn' : 'debug';
     if (deps.log.isLevelEnabled(level)) {
       deps.log[level](
@@ -439,6 +447,7 @@ export class ProxyHandler {
           status: result.status,
           token: known?.token.prefix,
           ms: Math.round(durationMs * 10) / 10,
+          ...(result.status >= 500 && result.error ? { error: result.error } : {}),
         },
         'request',
       );

@@ -129,6 +129,11 @@ export class UpstreamClient {
     this.slots = new UpstreamSlots(limits);
   }
 
+  /** The pool quick calls go through; the health check's probe shares its connections. */
+  get quickPool(): Dispatcher {
+    return this.quickAgent;
+  }
+
   /**
    * Sends a request: a quick call at once, a model run when a slot of the model-run
    * pool is free to its holder. One that waits longer than the pool's wait limit fails

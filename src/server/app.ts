@@ -9,6 +9,7 @@ import { proxyTrust } from './client-address.js';
 import type { Companion } from './companion.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { createOriginMatcher } from './cors-origins.js';
+import { healthRoutes } from './health-routes.js';
 import { installErrorHandlers } from './http-errors.js';
 import { clientErrorHandler, serverFactory } from './http-server.js';
 import { metricsRoute } from './metrics-route.js';
@@ -59,6 +60,11 @@ export async function buildApp(companion: Companion): Promise<FastifyInstance> {
   });
   installErrorHandlers(app, companion);
   await app.register(metricsRoute, companion);
+  await app.register(healthRoutes, {
+    ollamaReachable: () => companion.upstreamWatch.state().reachable === true,
+    probeStore: companion.probeStore,
+    log: companion.log,
+  });
   await app.register(adminPlugin, companion);
   await app.register(proxyRoutes, { handler: proxy, authenticated: (socket) => guard.authenticated(socket) });
   return app;

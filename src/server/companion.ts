@@ -13,6 +13,8 @@ import { QuotaLedger } from '../policy/quota-ledger.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
 import { UpstreamClient } from '../proxy/upstream-client.js';
+import { httpVersionProbe } from '../proxy/upstream-version-probe.js';
+import { systemWatchClock, UpstreamWatch } from '../proxy/upstream-watch.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
@@ -43,6 +45,10 @@ export interface Companion {
   upstream: UpstreamClient;
   /** Aborted by the shutdown when it cuts the answers still running after its grace period. */
   shutdown: AbortController;
+  /** Whether Ollama answers; started and stopped with the server. */
+  upstreamWatch: UpstreamWatch;
+  /** A write to the store that changes nothing. @throws when the store cannot be written */
+  probeStore(): void;
   /** Flushes history and usage, then closes the pool and the database. */
   close(): Promise<void>;
 }
@@ -82,6 +88,14 @@ export function createCompanion(config: Config, log: Logger): Companion {
     perHolder: config.upstreamPerToken ?? Math.ceil(config.upstreamConnections / 2),
     waitMs: config.upstreamQueueMs,
   });
+  // The probe's timeout stays short so a hung Ollama is reported within one interval.
+  const upstreamWatch = new UpstreamWatch({
+    url: config.upstream,
+    probe: httpVersionProbe(config.upstream, Math.min(2000, config.upstreamCheckMs), upstream.quickPool),
+    clock: systemWatchClock,
+    log,
+    intervalMs: config.upstreamCheckMs,
+  });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
   const historySearch = createHistorySearchRepository(db);
   const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);
@@ -102,7 +116,13 @@ export function createCompanion(config: Config, log: Logger): Companion {
     metrics,
     upstream,
     shutdown: new AbortController(),
+    upstreamWatch,
+    probeStore: () => {
+      if (history.storeFailing) throw new Error('history records cannot be written');
+      meta.probeWritable();
+    },
     async close() {
+      await upstreamWatch.stop();
       await retention.stop();
       directory.stop();
       await history.close();

@@ -8,6 +8,7 @@ import { CompanionError } from '../errors/companion-error.js';
 import { wireForPath } from '../proxy/endpoint-catalogue.js';
 import { isStoreUnavailableError } from '../store/database.js';
 import type { Companion } from './companion.js';
+import { isPreflight, refusedOrigin } from './cors-origins.js';
 import { type ErrorDialect, errorBody, errorHeaders } from './error-shapes.js';
 import { pathRejected } from './path-guard.js';
 
@@ -43,11 +44,18 @@ export function send(request: FastifyRequest, reply: FastifyReply, error: Compan
     .send(request.method === 'HEAD' ? undefined : errorBody(dialectFor(request.url), error));
 }
 
-/** The answer to a request no route takes: a rejected path, or an unknown endpoint. */
+/**
+ * The answer to a request no route takes: a rejected path, a preflight the CORS layer
+ * did not answer (its origin is not allowed), or an unknown endpoint.
+ */
 function unrouted(request: FastifyRequest): CompanionError {
-  return pathRejected(request.raw)
-    ? new CompanionError('bad_request', 400, 'invalid request path')
-    : new CompanionError('not_found', 404, `unknown endpoint ${request.method} ${request.url.split('?')[0]}`);
+  if (pathRejected(request.raw)) return new CompanionError('bad_request', 400, 'invalid request path');
+  if (isPreflight(request.method, request.headers)) return refusedOrigin(String(request.headers.origin));
+  return new CompanionError(
+    'not_found',
+    404,
+    `unknown endpoint ${request.method} ${request.url.split('?')[0]}`,
+  );
 }
 
 export function installErrorHandlers(app: FastifyInstance, companion: Companion): void {

@@ -32,6 +32,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     { url, upstream: config.upstream, dataDir: config.dataDir, node: companion.nodeId },
     'companion listening',
   );
+  // After the listening line, so a warning that Ollama does not answer follows it.
+  companion.upstreamWatch.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -47,6 +49,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         app.server.closeIdleConnections();
         closeSilentConnections();
       }, 50);
+      await companion.upstreamWatch.stop();
       await app.close();
       clearTimeout(grace);
       clearInterval(idle);

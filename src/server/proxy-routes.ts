@@ -49,6 +49,7 @@ export function createProxyHandler(companion: Companion): ProxyHandler {
     metrics: companion.metrics,
     log: companion.log,
     nodeId: companion.nodeId,
+    upstreamUrl: companion.config.upstream,
     publicStatus: companion.config.publicStatus,
     tokenFromHeaders,
     shutdown: companion.shutdown.signal,

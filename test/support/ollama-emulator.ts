@@ -101,7 +101,16 @@ export interface EmulatorSettings {
   embeddingDimensions: number;
   /** Replaces the default `Echo: <prompt>` answer. */
   answer: ((input: AnswerInput) => string) | null;
+  /**
+   * When false, the companion's periodic health checks (`GET /api/version` with the user
+   * agent HEALTH_CHECK_USER_AGENT) are answered but left out of `requests`, so tests can
+   * count the requests clients made.
+   */
+  recordHealthChecks: boolean;
 }
+
+/** The user agent of the companion's health checks (src/proxy/upstream-version-probe.ts). */
+export const HEALTH_CHECK_USER_AGENT = 'ollama-companion-health-check';
 
 export interface EmulatorOptions extends Partial<EmulatorSettings> {
   port?: number;
@@ -250,6 +259,7 @@ function defaultSettings(): EmulatorSettings {
     version: '0.12.6',
     embeddingDimensions: 0,
     answer: null,
+    recordHealthChecks: false,
   };
 }
 
@@ -2846,16 +2856,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           parsedBody = undefined;
         }
       }
-      requests.push({
-        method: req.method ?? 'GET',
-        path,
-        url,
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        body: parsedBody,
-        rawBody: raw,
-        receivedAt: Date.now(),
-      });
+      const healthCheck = req.headers['user-agent'] === HEALTH_CHECK_USER_AGENT;
+      if (settings.recordHealthChecks || !healthCheck)
+        requests.push({
+          method: req.method ?? 'GET',
+          path,
+          url,
+          headers: req.headers,
+          rawHeaders: req.rawHeaders,
+          body: parsedBody,
+          rawBody: raw,
+          receivedAt: Date.now(),
+        });
       const controller = new AbortController();
       res.once('close', () => {
         if (!res.writableFinished) controller.abort();

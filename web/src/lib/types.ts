@@ -123,6 +123,16 @@ export interface Usage {
   totals?: UsageRow;
 }
 
+/** `GET /admin/api/status`: how the guarded Ollama is doing. */
+export interface OllamaStatus {
+  url: string;
+  /** Null before the first check. */
+  reachable: boolean | null;
+  version: string | null;
+  since: string | null;
+  failure: string | null;
+}
+
 export interface AuditEntry {
   id: number;
   at: number | string;

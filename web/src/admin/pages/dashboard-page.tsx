@@ -1,5 +1,5 @@
 /**
- * Usage at a glance: requests, errors, tokens and latency over time as charts, and the
+ * Whether Ollama answers (with its version, polled), then usage at a glance: requests, errors, tokens and latency over time as charts, and the
  * busiest models and tokens, over a chosen period (the last day by hour, or by day).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -7,8 +7,8 @@ import { BarList, type BarRow } from '../../components/bar-list.js';
 import { ErrorNote, Loading } from '../../components/notice.js';
 import { TimeChart } from '../../components/time-chart.js';
 import { api, messageOf } from '../../lib/api.js';
-import { compact, count, millis } from '../../lib/format.js';
-import type { Usage, UsageRow } from '../../lib/types.js';
+import { compact, count, dateTime, millis } from '../../lib/format.js';
+import type { OllamaStatus, Usage, UsageRow } from '../../lib/types.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,6 +61,41 @@ const sum = (rows: UsageRow[]): UsageRow => {
 const REQUESTS: [string, string] = ['request', 'requests'];
 const intFormat = (v: number) => compact(v);
 const msFormat = (v: number) => millis(v);
+
+/** As often as the companion itself checks by default. */
+const STATUS_POLL_MS = 10_000;
+
+/** One line on Ollama: answering (and its version) or not (and what to do), and since when. */
+function OllamaLine() {
+  const [status, setStatus] = useState<OllamaStatus | null>(null);
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api.get<{ ollama: OllamaStatus }>('/status').then(
+        (answer) => live && setStatus(answer.ollama),
+        () => {},
+      );
+    void load();
+    const timer = setInterval(load, STATUS_POLL_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, []);
+  if (!status) return null;
+  const since = status.since ? ` since ${dateTime(status.since)}` : '';
+  const text =
+    status.reachable === null
+      ? `Checking Ollama at ${status.url}…`
+      : status.reachable
+        ? `Ollama at ${status.url} answers (version ${status.version ?? 'unknown'})${since}.`
+        : `Ollama at ${status.url} is not answering${status.failure ? ` (${status.failure})` : ''}${since}: check that it runs, or set --upstream.`;
+  return (
+    <p class={`note ${status.reachable === false ? 'error' : 'ok'}`} role="status" aria-label="Ollama">
+      {text}
+    </p>
+  );
+}
 
 export function DashboardPage() {
   const [period, setPeriod] = useState('30');
@@ -136,6 +171,7 @@ export function DashboardPage() {
           </select>
         </div>
       </div>
+      <OllamaLine />
       <ErrorNote error={error} />
       {!data || !charts || !totals ? (
         !error && <Loading what="Loading usage" />
