@@ -36,7 +36,7 @@ test('an owner reads the dashboard, manages admins and settings, redacts, and se
   // Dashboard: totals, three uPlot charts, top models and tokens.
   const requests = page.getByRole('list', { name: 'Totals for the period' }).getByRole('listitem').first();
   await requests.getByText('3').waitFor();
-  for (const title of ['Requests and errors per day', 'Tokens used per day', 'Latency per day']) {
+  for (const title of ['Requests and errors per day', 'Model tokens per day', 'Latency per day']) {
     const chart = page.getByRole('figure', { name: title });
     await chart.locator('canvas').waitFor();
   }

@@ -53,6 +53,34 @@ async function assertFits(page: Page, what: string): Promise<void> {
   );
 }
 
+/** The token row's actions have room between them, and its cells end at the same height. */
+async function checkTokenRow(page: Page, size: 'phone' | 'desktop'): Promise<void> {
+  const row = page.locator('table tbody tr').first();
+  const actions = await row
+    .getByRole('button')
+    .evaluateAll((buttons) =>
+      buttons
+        .map((b) => b.getBoundingClientRect())
+        .map((b) => ({ left: b.left, right: b.right, top: b.top })),
+    );
+  for (let i = 1; i < actions.length; i++) {
+    const { left, top } = actions[i]!;
+    const { right, top: previousTop } = actions[i - 1]!;
+    if (top === previousTop) assert.ok(left - right >= 4, `${size}: action buttons ${left - right} px apart`);
+  }
+  await page.getByText('2 calls in total').waitFor();
+  if (size === 'desktop') {
+    const bottoms = await row
+      .locator('th, td')
+      .evaluateAll((cells) => cells.map((c) => Math.round(c.getBoundingClientRect().bottom)));
+    assert.equal(
+      new Set(bottoms).size,
+      1,
+      `every cell of a row ends at the same height: ${bottoms.join(', ')}`,
+    );
+  }
+}
+
 async function visitEveryPage(
   browser: BrowserSession,
   url: string,
@@ -73,6 +101,25 @@ async function visitEveryPage(
     await page.getByRole('heading', { name: heading, exact: true }).waitFor();
     await page.waitForLoadState('networkidle');
     if (size === 'phone') await assertFits(page, path);
+    if (size === 'phone' && path === '/admin/history') {
+      // Fifty rows must stay a scrollable list, not pages of one long prompt each.
+      const tallest = await page
+        .locator('table.history tbody tr')
+        .evaluateAll((rows) => Math.max(...rows.map((r) => r.getBoundingClientRect().height)));
+      if (tallest > 300) await browser.screenshot('phone-history-tall');
+      assert.ok(tallest <= 300, `a history row with a long prompt is ${tallest} px tall on a phone`);
+    }
+    if (path === '/admin/tokens') await checkTokenRow(page, size);
+    if (path === '/admin/' && size === 'desktop') {
+      // Both models have one request each: their bars are as long, whatever their names' lengths.
+      const bars = await page
+        .getByRole('figure', { name: 'Top models' })
+        .locator('.bar-fill')
+        .evaluateAll((fills) => fills.map((f) => Math.round(f.getBoundingClientRect().width)));
+      assert.equal(bars.length, 2);
+      assert.equal(bars[0], bars[1], `equal counts draw equal bars: ${bars.join(' px, ')} px`);
+      await page.getByRole('figure', { name: 'Top models' }).getByText('1 request ·').first().waitFor();
+    }
     await browser.screenshot(`${size}-${heading.toLowerCase().replace(/\s+/g, '-')}`);
   }
   await page.goto(`${url}/admin/history`);
@@ -105,7 +152,7 @@ test('every page fits a phone screen, with long lines in the data, and keyboard 
   await ollamaClient(companion, secret).chat({ model: MODEL, messages: [{ role: 'user', content: PROMPT }] });
   await ollamaClient(companion, secret).chat({
     model: LONG_MODEL,
-    messages: [{ role: 'user', content: PROMPT }],
+    messages: [{ role: 'user', content: `${LONG_WORD} in short` }],
   });
   await historySettled(companion, 2);
 
