@@ -175,6 +175,9 @@ test('every page fits a phone screen, with long lines in the data, and keyboard 
   await visitEveryPage(browser, companion.url, secret, 'phone');
   await page.setViewportSize(DESKTOP);
   await visitEveryPage(browser, companion.url, secret, 'desktop');
+  const icon = await page.request.get(`${companion.url}/favicon.ico`);
+  assert.equal(icon.status(), 200, 'the browser asks for /favicon.ico and gets an icon');
+  assert.match(icon.headers()['content-type'] ?? '', /^image\/svg\+xml/);
   assert.deepEqual(browser.errors, []);
   assert.deepEqual(await browser.cspViolations(), []);
 });
