@@ -150,7 +150,10 @@ test('every page fits a phone screen, with long lines in the data, and keyboard 
   emulator.options.models.push({ name: LONG_MODEL });
   const companion = await startCompanion(t, emulator.url);
   await addAdmin(companion, 'olivia', 'owner password', 'owner');
-  const secret = companion.token(LONG_TOKEN, { calls: { day: 20, minute: 5 }, maxConcurrent: 1 });
+  const secret = companion.token(LONG_TOKEN, {
+    calls: { day: 20, minute: 5, hour: 10, month: 100 },
+    maxConcurrent: 1,
+  });
   await ollamaClient(companion, secret).chat({ model: MODEL, messages: [{ role: 'user', content: PROMPT }] });
   await ollamaClient(companion, secret).chat({
     model: LONG_MODEL,
