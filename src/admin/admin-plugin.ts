@@ -21,6 +21,7 @@ import type {
 import { AdminSessions, SESSION_COOKIE, type SignedIn } from '../auth/admin-sessions.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { CompanionError } from '../errors/companion-error.js';
+import { schemaProblem } from '../errors/schema-error-message.js';
 import type { Companion } from '../server/companion.js';
 import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/admin-repository.js';
 import { type AuditOutcome, type AuditRepository, createAuditRepository } from '../store/audit-repository.js';
@@ -120,18 +121,22 @@ type Tagged = RoleGuard & { [GUARD]?: AdminRole };
 /**
  * Validates with TypeBox: request bodies exactly (unknown fields are refused, not
  * dropped), query strings and path parameters after converting their strings to the
- * schema's types. Failures become 400 `bad_request` naming the field.
+ * schema's types. Failures become 400 `bad_request` with a sentence naming the field and
+ * the values it accepts (see schema-error-message.ts).
  */
 const typeBoxValidator: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const check = TypeCompiler.Compile(schema);
-  const part = httpPart === 'querystring' ? 'query' : (httpPart ?? 'input');
+  const part =
+    httpPart === 'querystring' ? 'query parameter ' : httpPart === 'params' ? 'path parameter ' : '';
   return (data: unknown) => {
     let value = data;
     if (httpPart !== 'body') value = Value.Convert(schema, Value.Default(schema, Value.Clone(data ?? {})));
     if (check.Check(value)) return { value };
     const first = check.Errors(value).First();
-    const field = first?.path ? `${part}${first.path}` : part;
-    return { error: new CompanionError('bad_request', 400, `${field}: ${first?.message ?? 'invalid'}`) };
+    if (!first) return { error: new CompanionError('bad_request', 400, 'the request is not valid') };
+    const { field, problem } = schemaProblem(schema, first);
+    const subject = field ? `${part}${field}` : httpPart === 'body' ? 'the request body' : 'the request';
+    return { error: new CompanionError('bad_request', 400, `${subject} ${problem}`) };
   };
 };
 

@@ -20,6 +20,13 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A wait in words, rounded up to what a person would wait: "15 minutes", "40 seconds". */
+function waitText(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${Math.max(1, Math.ceil(seconds))} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
 export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxProvider>();
 
@@ -39,9 +46,14 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       const attempt = deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
       if ('retryAfter' in attempt) {
         deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
-        throw new CompanionError('throttled', 429, 'too many failed sign-ins: try again later', {
-          retryAfterSeconds: attempt.retryAfter,
-        });
+        throw new CompanionError(
+          'throttled',
+          429,
+          `too many failed sign-ins; try again in ${waitText(attempt.retryAfter)}`,
+          {
+            retryAfterSeconds: attempt.retryAfter,
+          },
+        );
       }
       const admin = await verifyAdmin(deps.admins, username, password);
       if (!admin) {

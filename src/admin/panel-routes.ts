@@ -1,8 +1,8 @@
 /**
  * Serves the built web panel (web/dist): the admin panel at /admin (every client-side
  * path gets index.html), the token holder's page at /me, and the bundled assets under
- * /admin/assets/. Only files found in web/dist at load time can be served, so no request
- * path ever reaches the file system. Panel pages carry a strict Content-Security-Policy:
+ * /admin/assets/, and a small SVG icon at /favicon.ico and /favicon.svg. Only files found
+ * in web/dist at load time can be served, so no request path ever reaches the file system. Panel pages carry a strict Content-Security-Policy:
  * same-origin scripts, styles and connections only, no framing, no inline code.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -40,6 +40,13 @@ const TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
   '.json': 'application/json; charset=utf-8',
 };
+
+/** A small inline icon (a rounded square with a dot), so browsers asking for one get it, not a 404. */
+const FAVICON = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+    '<rect width="32" height="32" rx="7" fill="#2563eb"/>' +
+    '<circle cx="16" cy="16" r="7" fill="none" stroke="#fff" stroke-width="3"/></svg>',
+);
 
 const DEFAULT_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -100,6 +107,18 @@ export async function panelRoutes(app: FastifyInstance, options: PanelOptions = 
   const common = { method: ['GET', 'HEAD'], schema: { hide: true } };
   app.route({ ...common, url: '/admin', handler: (_request, reply) => page(reply, (p) => p.index) });
   app.route({ ...common, url: '/me', handler: (_request, reply) => page(reply, (p) => p.me) });
+  for (const url of ['/favicon.ico', '/favicon.svg']) {
+    app.route({
+      ...common,
+      url,
+      handler: (_request, reply) =>
+        reply
+          .headers(SECURITY_HEADERS)
+          .header('cache-control', 'public, max-age=86400')
+          .type(TYPES['.svg']!)
+          .send(FAVICON),
+    });
+  }
   app.route({
     ...common,
     url: '/admin/*',

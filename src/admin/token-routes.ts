@@ -20,6 +20,8 @@ const policyFields = {
   models: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
       maxItems: 200,
+      errorMessage:
+        'must be a list of up to 200 model names or globs, such as ["llama3*", "qwen3:*"], or ["*"]',
       description:
         'Model names or globs (llama3*, qwen3:*), or ["*"] for every local model; omitted on create: ["*"]. An empty list is refused.',
     }),

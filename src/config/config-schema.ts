@@ -16,6 +16,7 @@ export const ConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 11435, description: 'Port to listen on.' }),
     upstream: Type.String({
       pattern: '^https?://[^/]+/?$',
+      errorMessage: 'must look like http://host:port or https://host:port, without a path',
       default: 'http://127.0.0.1:11434',
       description: 'Base URL of the Ollama this companion guards.',
     }),

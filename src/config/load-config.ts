@@ -9,6 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import { compile as compileTrust } from '@fastify/proxy-addr';
 import { Value } from '@sinclair/typebox/value';
 import envPaths from 'env-paths';
+import { schemaProblem } from '../errors/schema-error-message.js';
 import { type Config, ConfigSchema, envName, type SettingName, settingNames } from './config-schema.js';
 
 export class ConfigError extends Error {
@@ -107,7 +108,7 @@ export function loadConfig({ flags = {}, configFile, env = process.env }: LoadCo
     const setting = firstError.path.split('/')[1] as SettingName | undefined;
     const origin = setting ? (sources.get(setting) ?? 'default') : 'config';
     throw new ConfigError(
-      `invalid setting ${setting ?? firstError.path} (from ${origin}): ${firstError.message}`,
+      `invalid setting ${setting ?? firstError.path} (from ${origin}): ${schemaProblem(ConfigSchema, firstError).problem}`,
     );
   }
   const config = candidate as Config;

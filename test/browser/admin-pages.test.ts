@@ -36,7 +36,7 @@ test('an owner reads the dashboard, manages admins and settings, redacts, and se
   // Dashboard: totals, three uPlot charts, top models and tokens.
   const requests = page.getByRole('list', { name: 'Totals for the period' }).getByRole('listitem').first();
   await requests.getByText('3').waitFor();
-  for (const title of ['Requests and errors per day', 'Tokens used per day', 'Latency per day']) {
+  for (const title of ['Requests and errors per day', 'Model tokens per day', 'Latency per day']) {
     const chart = page.getByRole('figure', { name: title });
     await chart.locator('canvas').waitFor();
   }
@@ -70,6 +70,17 @@ test('an owner reads the dashboard, manages admins and settings, redacts, and se
   await page.reload();
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   assert.equal(await page.getByLabel('Keep history for (days)').inputValue(), '90');
+  // A value the server refuses is explained in words: the setting and what it accepts.
+  await page.getByLabel('Sign out after idle (minutes)').fill('2000');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'sessionIdleMinutes must be a number above 0 and at most 1440' })
+    .waitFor();
+  await browser.screenshot('settings-refused');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  assert.equal(await page.getByLabel('Sign out after idle (minutes)').inputValue(), '30');
   await browser.screenshot('settings');
 
   // Redaction: the content goes, a tombstone stays.

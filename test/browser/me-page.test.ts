@@ -30,7 +30,20 @@ test('a token holder sees their limits, usage and only their own history on /me,
   await page.goto(`${companion.url}/me`);
   await page.getByLabel('Your token').fill('oc_not-a-real-token-at-all');
   await page.getByRole('button', { name: 'Show my usage' }).click();
-  await page.getByRole('alert').filter({ hasText: 'This token was not accepted.' }).waitFor();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'This token is not known here; check that you pasted all of it.' })
+    .waitFor();
+
+  const erin = companion.token('erin');
+  companion.companion.tokens.revoke('erin');
+  companion.companion.directory.reload();
+  await page.getByLabel('Your token').fill(erin);
+  await page.getByRole('button', { name: 'Show my usage' }).click();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: 'This token was revoked or has expired; ask an admin for a new one.' })
+    .waitFor();
 
   await page.getByLabel('Your token').fill(carol);
   await page.getByRole('button', { name: 'Show my usage' }).click();

@@ -1,5 +1,5 @@
 /** A ranked list with proportional bars, for the top models and tokens. */
-import { count } from '../lib/format.js';
+import { plural } from '../lib/format.js';
 
 export interface BarRow {
   key: string;
@@ -31,7 +31,7 @@ export function BarList({ id, title, rows, unit }: Props) {
                 <span class="bar-fill" style={{ width: `${(r.value / max) * 100}%` }} />
               </span>
               <span class="bar-value">
-                {count(r.value)} {r.value === 1 ? unit[0] : unit[1]}
+                {plural(r.value, unit[0], unit[1])}
                 {r.note ? <span class="muted"> · {r.note}</span> : null}
               </span>
             </li>

@@ -99,7 +99,8 @@ export const api = new AdminApi();
 
 export function messageOf(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 429 && error.retryAfter)
+    // The companion's own refusals say when to try again; only a bare 429 needs the header's figure.
+    if (error.status === 429 && error.retryAfter && !/try again/.test(error.message))
       return `${error.message} (try again in ${error.retryAfter} s)`;
     return error.message;
   }

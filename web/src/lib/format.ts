@@ -27,6 +27,11 @@ export function count(value: number | null | undefined): string {
   return new Intl.NumberFormat('en').format(value);
 }
 
+/** "1 call", "3 calls": a count with its noun in the right number. */
+export function plural(value: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count(value)} ${value === 1 ? singular : pluralForm}`;
+}
+
 export function compact(value: number): string {
   return new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(value);
 }

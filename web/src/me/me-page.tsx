@@ -104,6 +104,19 @@ async function fullRecord(token: string, item: HistoryItem): Promise<HistoryItem
   return item;
 }
 
+/**
+ * What a token holder can do about a refused token, from the companion's 401/403 messages
+ * (`token revoked`, `token expired`, `token disabled`, `invalid token`); null for other errors.
+ */
+function refusalOf(error: ApiError): string | null {
+  if (error.status === 403 && /disabled/.test(error.message))
+    return 'This token is disabled; ask an admin to enable it again.';
+  if (error.status !== 401) return null;
+  if (/revoked|expired/.test(error.message))
+    return 'This token was revoked or has expired; ask an admin for a new one.';
+  return 'This token is not known here; check that you pasted all of it.';
+}
+
 export function MePage() {
   const [token, setToken] = useState(stored);
   const [data, setData] = useState<MeAnswer | null>(null);
@@ -143,7 +156,8 @@ export function MePage() {
         setNext(answer.history.next);
         setError(null);
       } catch (e) {
-        if (e instanceof ApiError && e.status === 401) forget('This token was not accepted.');
+        const refused = e instanceof ApiError ? refusalOf(e) : null;
+        if (refused) forget(refused);
         else setError(messageOf(e));
       } finally {
         setBusy(false);

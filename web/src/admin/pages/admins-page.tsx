@@ -79,31 +79,33 @@ function AdminRow({
         )}
       </td>
       <td data-label="Created">{dateTime(admin.createdAt)}</td>
-      <td data-label="Actions" class="row-actions">
-        {canManage &&
-          (confirming ? (
-            <span class="confirm">
+      <td data-label="Actions">
+        <div class="row-actions">
+          {canManage &&
+            (confirming ? (
+              <span class="confirm">
+                <button
+                  type="button"
+                  class="danger small"
+                  onClick={() => run(() => api.delete(path), `${admin.username} removed.`)}
+                >
+                  Remove now
+                </button>
+                <button type="button" class="small" onClick={() => setConfirming(false)}>
+                  Keep
+                </button>
+              </span>
+            ) : (
               <button
                 type="button"
                 class="danger small"
-                onClick={() => run(() => api.delete(path), `${admin.username} removed.`)}
+                onClick={() => setConfirming(true)}
+                aria-label={`Remove ${admin.username}`}
               >
-                Remove now
+                Remove
               </button>
-              <button type="button" class="small" onClick={() => setConfirming(false)}>
-                Keep
-              </button>
-            </span>
-          ) : (
-            <button
-              type="button"
-              class="danger small"
-              onClick={() => setConfirming(true)}
-              aria-label={`Remove ${admin.username}`}
-            >
-              Remove
-            </button>
-          ))}
+            ))}
+        </div>
       </td>
     </tr>
   );

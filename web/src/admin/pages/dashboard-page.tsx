@@ -34,14 +34,18 @@ function bucketSeconds(key: string): number | null {
   return Number.isNaN(ms) ? null : ms / 1000;
 }
 
-const top = (rows: UsageRow[], n = 8): BarRow[] =>
+/**
+ * The busiest rows. Requests refused before a model or token was known have neither; they
+ * stay in the list under `none` ("no model"), so the bars still add up to the total.
+ */
+const top = (rows: UsageRow[], none: string, n = 8): BarRow[] =>
   [...rows]
     .sort((a, b) => b.requests - a.requests)
     .slice(0, n)
     .map((r) => ({
-      key: r.label || r.key || '(none)',
+      key: r.label || r.key || none,
       value: r.requests,
-      note: `${compact(r.promptTokens + r.completionTokens)} tokens`,
+      note: `${compact(r.promptTokens + r.completionTokens)} model tokens`,
     }));
 
 const sum = (rows: UsageRow[]): UsageRow => {
@@ -186,8 +190,8 @@ export function DashboardPage() {
               {totals.refused ? `, ${count(totals.refused)} refused` : ''}
             </li>
             <li>
-              <span class="stat-value">{compact(totals.promptTokens + totals.completionTokens)}</span> tokens
-              used
+              <span class="stat-value">{compact(totals.promptTokens + totals.completionTokens)}</span> model
+              tokens used
             </li>
             <li>
               <span class="stat-value">{millis(totals.avgLatencyMs)}</span> average latency
@@ -206,7 +210,7 @@ export function DashboardPage() {
             <TimeChart
               id="chart-tokens"
               integer
-              title={`Tokens used per ${unit}`}
+              title={`Model tokens per ${unit}`}
               x={charts.x}
               series={charts.tokens}
               format={intFormat}
@@ -214,6 +218,7 @@ export function DashboardPage() {
             />
             <TimeChart
               id="chart-latency"
+              integer
               title={`Latency per ${unit}`}
               x={charts.x}
               series={charts.latency}
@@ -222,8 +227,8 @@ export function DashboardPage() {
             />
           </div>
           <div class="grid two">
-            <BarList id="top-models" title="Top models" rows={top(data.models)} unit={REQUESTS} />
-            <BarList id="top-tokens" title="Top tokens" rows={top(data.tokens)} unit={REQUESTS} />
+            <BarList id="top-models" title="Top models" rows={top(data.models, 'no model')} unit={REQUESTS} />
+            <BarList id="top-tokens" title="Top tokens" rows={top(data.tokens, 'no token')} unit={REQUESTS} />
           </div>
         </>
       )}

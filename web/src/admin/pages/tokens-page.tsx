@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorNote, Loading, OkNote } from '../../components/notice.js';
 import { QuotaBars } from '../../components/quota-bars.js';
 import { api, messageOf } from '../../lib/api.js';
-import { dateTime, isoAttr } from '../../lib/format.js';
+import { dateTime, isoAttr, plural } from '../../lib/format.js';
 import { stateOf } from '../../lib/token-fields.js';
 import type { CreatedToken, Session, TokenView } from '../../lib/types.js';
 import { useAdminList } from '../../lib/use-admin-list.js';
@@ -108,7 +108,9 @@ function TokenRow({
       <td data-label="Scopes">{token.scopes.join(', ')}</td>
       <td data-label="Usage">
         <QuotaBars limits={token.limits} usage={token.usage} />
-        {token.usage ? <div class="muted small">{token.usage.total ?? 0} calls in total</div> : null}
+        {token.usage ? (
+          <div class="muted small">{plural(token.usage.total ?? 0, 'call')} in total</div>
+        ) : null}
       </td>
       <td data-label="Expires">
         {token.expiresAt ? (
@@ -117,55 +119,57 @@ function TokenRow({
           'never'
         )}
       </td>
-      <td data-label="Actions" class="row-actions">
-        {canChange && state !== 'revoked' && (
-          <>
-            <button type="button" onClick={onEdit} aria-label={`Edit ${token.name}`}>
-              Edit
-            </button>
-            <button
-              type="button"
-              aria-label={`${token.enabled ? 'Disable' : 'Enable'} ${token.name}`}
-              onClick={() =>
-                run(
-                  () => api.patch(path, { enabled: !token.enabled }),
-                  `Token ${token.name} ${token.enabled ? 'disabled' : 'enabled'}.`,
-                )
-              }
-            >
-              {token.enabled ? 'Disable' : 'Enable'}
-            </button>
-            {confirming ? (
-              <span class="confirm">
+      <td data-label="Actions">
+        <div class="row-actions">
+          {canChange && state !== 'revoked' && (
+            <>
+              <button type="button" onClick={onEdit} aria-label={`Edit ${token.name}`}>
+                Edit
+              </button>
+              <button
+                type="button"
+                aria-label={`${token.enabled ? 'Disable' : 'Enable'} ${token.name}`}
+                onClick={() =>
+                  run(
+                    () => api.patch(path, { enabled: !token.enabled }),
+                    `Token ${token.name} ${token.enabled ? 'disabled' : 'enabled'}.`,
+                  )
+                }
+              >
+                {token.enabled ? 'Disable' : 'Enable'}
+              </button>
+              {confirming ? (
+                <span class="confirm">
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => run(() => api.delete(path), `Token ${token.name} revoked.`)}
+                  >
+                    Revoke now
+                  </button>
+                  <button type="button" onClick={() => setConfirming(false)}>
+                    Keep
+                  </button>
+                </span>
+              ) : (
                 <button
                   type="button"
                   class="danger"
-                  onClick={() => run(() => api.delete(path), `Token ${token.name} revoked.`)}
+                  aria-label={`Revoke ${token.name}`}
+                  onClick={() => setConfirming(true)}
                 >
-                  Revoke now
+                  Revoke
                 </button>
-                <button type="button" onClick={() => setConfirming(false)}>
-                  Keep
-                </button>
-              </span>
-            ) : (
-              <button
-                type="button"
-                class="danger"
-                aria-label={`Revoke ${token.name}`}
-                onClick={() => setConfirming(true)}
-              >
-                Revoke
-              </button>
-            )}
-          </>
-        )}
-        <a
-          href={`/admin/history?token=${encodeURIComponent(token.id)}`}
-          aria-label={`History of ${token.name}`}
-        >
-          History
-        </a>
+              )}
+            </>
+          )}
+          <a
+            href={`/admin/history?token=${encodeURIComponent(token.id)}`}
+            aria-label={`History of ${token.name}`}
+          >
+            History
+          </a>
+        </div>
       </td>
     </tr>
   );
