@@ -68,7 +68,9 @@ export const ConfigSchema = Type.Object(
     }),
     upstreamConnections: Type.Integer({
       minimum: 1,
-      default: 256,
+      // Half of them are one token's share: 256 streams from one client (a batch job, a
+      // load test) all reach Ollama, and the other tokens still have as many.
+      default: 512,
       description:
         'Connections to Ollama for model runs, embeddings, uploads and pulls; listings have their own few.',
     }),

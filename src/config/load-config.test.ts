@@ -35,7 +35,7 @@ test('defaults: loopback, port 11435, the local Ollama, the user data dir', () =
   assert.equal(config.bodyIdleTimeoutMs, 30_000);
   assert.equal(config.keepAliveTimeoutMs, 65_000);
   assert.equal(config.maxUnauthenticatedPerAddress, 512);
-  assert.equal(config.upstreamConnections, 256);
+  assert.equal(config.upstreamConnections, 512);
   assert.equal(config.upstreamPerToken, undefined, 'half the connections, decided where the pool is made');
   assert.equal(config.upstreamQueueMs, 30_000);
   if (process.platform === 'linux') assert.equal(config.dataDir, '/home/ada/.local/share/ollama-companion');
@@ -134,8 +134,8 @@ test('a bad value names the setting and where it came from', (t) => {
     [{ env: { ...HOME, OLLAMA_COMPANION_HEADERS_TIMEOUT_MS: '5' } }, /setting headersTimeoutMs/],
     [{ env: HOME, flags: { maxUnauthenticatedPerAddress: 0 } }, /maxUnauthenticatedPerAddress/],
     [
-      { env: { ...HOME, OLLAMA_COMPANION_UPSTREAM_PER_TOKEN: '300' } },
-      /setting upstreamPerToken \(from environment variable OLLAMA_COMPANION_UPSTREAM_PER_TOKEN\).*256/,
+      { env: { ...HOME, OLLAMA_COMPANION_UPSTREAM_PER_TOKEN: '600' } },
+      /setting upstreamPerToken \(from environment variable OLLAMA_COMPANION_UPSTREAM_PER_TOKEN\).*512/,
     ],
   ];
   for (const [input, pattern] of cases) {
