@@ -4,46 +4,10 @@
  * the real executable at debug log level, so every line it prints is checked too.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { request } from 'undici';
-import { BIN, emulatorFor, runCli, tempDir } from './support/companion-harness.js';
-
-async function serve(t: TestContext, dataDir: string, upstream: string) {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--upstream', upstream, '--log-level', 'debug'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "companion listening" line:\n${out}`)), 10_000);
-    child.stdout.on('data', () => {
-      const line = out.split('\n').find((l) => l.includes('"companion listening"'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-  /** Everything printed so far, after a clean stop (so buffered log lines are written). */
-  const stop = async (): Promise<string> => {
-    child.kill('SIGTERM');
-    await exited;
-    return out;
-  };
-  return { url, stop };
-}
+import { emulatorFor, runCli, tempDir } from './support/companion-harness.js';
+import { serve } from './support/serve-process.js';
 
 test('credential-looking query parameters and the token itself never reach Ollama or the log', async (t) => {
   const emulator = await emulatorFor(t);
@@ -51,7 +15,7 @@ test('credential-looking query parameters and the token itself never reach Ollam
   const created = await runCli(['token', 'create', '--name', 'query', '--data-dir', dataDir, '--init']);
   assert.equal(created.code, 0, created.stderr);
   const secret = created.stdout.trim();
-  const server = await serve(t, dataDir, emulator.url);
+  const server = await serve(t, dataDir, emulator.url, { OLLAMA_COMPANION_LOG_LEVEL: 'debug' });
   const auth = { authorization: `Bearer ${secret}` };
   const enc = encodeURIComponent(secret);
 
@@ -97,7 +61,10 @@ test('credential-looking query parameters and the token itself never reach Ollam
     }
   }
 
-  const log = await server.stop();
+  // Everything printed, after a clean stop (so buffered log lines are written).
+  server.child.kill('SIGTERM');
+  await server.exited;
+  const log = server.stdout();
   assert.match(log, /"level":20/, 'the log ran at debug level');
   assert.ok(!log.includes(secret) && !log.includes(enc), 'the token never appears in the log');
   assert.ok(!log.includes('api_key'), 'nor do the query strings that carried it');
