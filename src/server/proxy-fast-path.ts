@@ -21,6 +21,7 @@ import type { Admission, InboundRequest, ProxyHandler } from '../proxy/proxy-han
 import { clientAddress, type ProxyTrust } from './client-address.js';
 import type { ConnectionGuard } from './connection-guard.js';
 import { errorBody, errorHeaders } from './error-shapes.js';
+import { answerHandlerFailure } from './handler-failure.js';
 
 /** The header the CORS layer sets on every answer whose origin rule is dynamic. */
 const PRESET_HEADERS = { vary: 'Origin' };
@@ -100,16 +101,7 @@ export class ProxyFastPath {
     try {
       this.handler.handle(endpoint, this.inbound(req, endpoint, body), res, admission);
     } catch (error) {
-      // Fastify would have caught this and answered 500; here it must not take the process down.
-      this.log.error({ err: error, path: endpoint.path }, 'request failed');
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const failure = new CompanionError('internal', 500, 'internal', { cause: error });
-      res
-        .writeHead(500, { ...PRESET_HEADERS, ...errorHeaders(failure) })
-        .end(errorBody(endpoint.wire, failure));
+      answerHandlerFailure(res, endpoint, PRESET_HEADERS, error, this.log);
     }
   }
 

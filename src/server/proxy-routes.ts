@@ -10,11 +10,10 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeaders } from '../auth/credentials.js';
-import { CompanionError } from '../errors/companion-error.js';
 import { ENDPOINTS, type Endpoint } from '../proxy/endpoint-catalogue.js';
 import { type Admission, type InboundRequest, ProxyHandler } from '../proxy/proxy-handler.js';
 import type { Companion } from './companion.js';
-import { errorBody, errorHeaders } from './error-shapes.js';
+import { answerHandlerFailure } from './handler-failure.js';
 import { pathToken } from './path-guard.js';
 
 /** What the proxy routes need: the handler, and who to tell that a connection showed a valid token. */
@@ -85,17 +84,13 @@ export async function proxyRoutes(app: FastifyInstance, deps: ProxyRouteDeps): P
         try {
           handler.handle(endpoint, toInbound(request, reply), reply.raw, admissions.get(request.raw));
         } catch (error) {
-          // Fastify answers nothing for a hijacked reply: without this the client would wait forever.
-          request.log.error({ err: error, path: endpoint.path }, 'request failed');
-          const res = reply.raw;
-          if (res.headersSent) {
-            res.destroy();
-            return;
-          }
-          const failure = new CompanionError('internal', 500, 'internal', { cause: error });
-          res
-            .writeHead(500, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...errorHeaders(failure) })
-            .end(errorBody(endpoint.wire, failure));
+          answerHandlerFailure(
+            reply.raw,
+            endpoint,
+            reply.getHeaders() as OutgoingHttpHeaders,
+            error,
+            request.log,
+          );
         }
       },
     });
