@@ -362,7 +362,7 @@ export async function benchHistorySearch(
         page(
           i % 2 === 0
             ? { q, tokenId: (TOKENS[(i * 7) % TOKENS.length] as (typeof TOKENS)[number]).id }
-            : { q, model: MODELS[i % MODELS.length] as string },
+            : { q, models: [MODELS[i % MODELS.length] as string] },
         ),
       ),
     );

@@ -2,7 +2,7 @@
  * Exporting history as an admin does: JSON Lines, CSV and Markdown downloads of what
  * went through the companion (filters apply, quoting survives spreadsheets), and an
  * export of 100,000 records that streams over HTTP without the server holding it in
- * memory.
+ * memory; the command line writes the same bytes as the API for the same filters.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -13,35 +13,60 @@ import { Ollama } from 'ollama';
 import { request } from 'undici';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
 import { type AdminClient, signedIn } from './support/admin-client.js';
-import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
+import {
+  emulatorFor,
+  eventually,
+  ollamaClient,
+  runCli,
+  startCompanion,
+  type TestCompanion,
+} from './support/companion-harness.js';
+import { defaultModels } from './support/ollama-emulator.js';
 
-/** RFC 4180: fields separated by commas, quoted fields may hold commas, quotes ("") and line breaks. */
+/**
+ * RFC 4180, strictly: records end in CRLF (the last one too), a field is either bare
+ * (no quote, comma, CR or LF in it) or quoted (a quote inside doubled), and a closing
+ * quote is followed by a comma or the end of the record. Anything else throws, so a
+ * sloppy export fails here even where a forgiving spreadsheet would guess.
+ */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
+  if (!text.endsWith('\r\n')) throw new Error('the last record does not end in CRLF');
+  let i = 0;
+  while (i < text.length) {
+    const row: string[] = [];
+    for (;;) {
+      let field = '';
+      if (text[i] === '"') {
+        for (i++; ; i++) {
+          if (i >= text.length) throw new Error('a quoted field is never closed');
+          if (text[i] !== '"') field += text[i];
+          else if (text[i + 1] === '"') {
+            field += '"';
+            i++;
+          } else break;
+        }
         i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
+      } else {
+        for (; i < text.length && text[i] !== ',' && text[i] !== '\r'; i++) {
+          if (text[i] === '"' || text[i] === '\n')
+            throw new Error(`${JSON.stringify(text[i])} in a bare field at ${i}`);
+          field += text[i];
+        }
+      }
       row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
+      if (text[i] === ',') i++;
+      else if (text[i] === '\r' && text[i + 1] === '\n') {
+        i += 2;
+        break;
+      } else throw new Error(`${JSON.stringify(text[i])} after a field at ${i}`);
+    }
+    rows.push(row);
   }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
+  const width = rows[0]?.length;
+  rows.forEach((row, n) => {
+    if (row.length !== width) throw new Error(`record ${n} has ${row.length} fields, the header ${width}`);
+  });
   return rows;
 }
 
@@ -116,10 +141,6 @@ test('exports are JSON Lines, RFC 4180 CSV or Markdown, oldest first, filtered l
   const rows = parseCsv(csv.text);
   const header = rows[0]!;
   assert.equal(rows.length, 4, 'a header and one row per exchange, line breaks inside fields kept');
-  assert.ok(
-    rows.every((row) => row.length === header.length),
-    'every row has every column',
-  );
   const column = (name: string) => rows.slice(1).map((row) => row[header.indexOf(name)]);
   assert.deepEqual(column('prompt'), ['first plain question', TRICKY, `'${FORMULA}`]);
   assert.deepEqual(column('answer')[1], `Echo: ${TRICKY}`);
@@ -154,6 +175,138 @@ test('exports are JSON Lines, RFC 4180 CSV or Markdown, oldest first, filtered l
   const anonymous = await request(`${server.url}/admin/api/history/export?format=jsonl`);
   assert.equal(anonymous.statusCode, 401);
   await anonymous.body.dump();
+});
+
+/** Runs `history export` on the server's data dir; its stdout, after checking it succeeded. */
+async function cliExport(server: TestCompanion, args: string[]): Promise<string> {
+  const result = await runCli(['history', 'export', ...args, '--data-dir', server.dataDir]);
+  assert.equal(result.code, 0, `history export ${args.join(' ')}: ${result.stderr}`);
+  assert.equal(result.stderr, '');
+  return result.stdout;
+}
+
+const ODD_CELLS = ['+SUM(A1:A9)', '-2+3', '@cmd', 'tab\tinside, and a \r\n Windows break'];
+
+test('the CLI and the admin API export the same bytes, in every format and with every filter', async (t) => {
+  const emulator = await emulatorFor(t, { chunks: 2, models: [...defaultModels(), { name: 'gemma3:1b' }] });
+  const server = await startCompanion(t, emulator.url);
+  const admin = await signedIn(server.url, server.companion, 'abe', 'admin');
+  const ollama = ollamaClient(server, server.token('exporter', { models: ['*'] }));
+  const first = [{ role: 'user' as const, content: TRICKY }];
+  const reply = await ollama.chat({ model: 'llama3.2', messages: first, stream: false });
+  await ollama.chat({
+    model: 'llama3.2',
+    messages: [...first, reply.message, { role: 'user', content: 'and a plain follow-up' }],
+    stream: false,
+  });
+  await ollama.generate({ model: 'gemma3:1b', prompt: FORMULA, stream: false });
+  for (const prompt of ODD_CELLS) await ollama.generate({ model: 'llama3.2:latest', prompt, stream: false });
+  await ollamaClient(server, server.token('other', { models: ['*'] })).chat({
+    model: 'qwen3:8b',
+    messages: [{ role: 'user', content: 'a secret to erase' }],
+    stream: false,
+  });
+  await settled(server, 8);
+  const { records } = server.companion.historySearch.search({}, { order: 'asc', limit: 100 });
+  const erased = records.find((r) => r.tokenName === 'other')!;
+  assert.equal((await admin.call('DELETE', `/admin/api/history/${erased.id}`)).status, 200);
+
+  // The same filters, as the API's query and as the CLI's flags.
+  const middle = records[3]!.startedAt;
+  const filters: [Record<string, string>, string[]][] = [
+    [{}, []],
+    [{ token: 'exporter', model: 'llama3.*' }, ['--token', 'exporter', '--model', 'llama3.*']],
+    [{ q: 'plain' }, ['--search', 'plain']],
+    [
+      { since: new Date(middle).toISOString(), until: new Date(erased.startedAt).toISOString() },
+      ['--since', new Date(middle).toISOString(), '--until', new Date(erased.startedAt).toISOString()],
+    ],
+    [
+      { endpoint: '/api/generate', status: 'ok', model: '*:1b' },
+      ['--endpoint', '/api/generate', '--status', 'ok', '--model', '*:1b'],
+    ],
+  ];
+  const exported: Record<string, string> = {};
+  for (const format of ['jsonl', 'csv', 'markdown']) {
+    for (const [query, flags] of filters) {
+      const api = await download(server, admin, new URLSearchParams({ format, ...query }).toString());
+      assert.equal(api.status, 200, api.text);
+      const cli = await cliExport(server, ['--format', format, ...flags]);
+      assert.equal(cli, api.text, `${format} ${flags.join(' ')}: the CLI writes what the API sends`);
+      exported[`${format} ${flags.join(' ')}`] = cli;
+    }
+  }
+  const count = (format: string, flags: string) => {
+    const text = exported[`${format} ${flags}`]!;
+    if (format === 'jsonl') return text.split('\n').length - 1;
+    if (format === 'csv') return parseCsv(text).length - 1;
+    return text.split('\n## ').length - 1;
+  };
+  for (const format of ['jsonl', 'csv', 'markdown']) {
+    assert.deepEqual(
+      filters.map(([, flags]) => count(format, flags.join(' '))),
+      [8, 6, 1, 4, 1],
+      `${format}: each filter keeps its records`,
+    );
+  }
+
+  // JSON Lines: every field, times in ISO 8601, the conversation and redaction fields.
+  const lines = exported['jsonl ']!.trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  for (const line of lines) {
+    for (const field of ['threadId', 'parentId', 'redactedAt', 'redactedBy'])
+      assert.ok(field in line, `${field} is in every record`);
+    assert.match(String(line.startedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  }
+  assert.equal(lines[1]!.parentId, lines[0]!.id, 'the follow-up continues the first exchange');
+  assert.equal(lines[1]!.threadId, lines[0]!.id);
+  assert.match(String(lines[7]!.redactedAt), /^\d{4}-/);
+  assert.equal(lines[7]!.request, null, 'a redacted record has no content');
+
+  // CSV: a strict parse gives every prompt and answer back; formulas are defused.
+  const rows = parseCsv(exported['csv ']!);
+  const header = rows[0]!;
+  const column = (name: string) => {
+    assert.ok(header.includes(name), `column ${name}`);
+    return rows.slice(1).map((row) => row[header.indexOf(name)]);
+  };
+  assert.deepEqual(column('prompt'), [
+    TRICKY,
+    'and a plain follow-up',
+    `'${FORMULA}`,
+    ...ODD_CELLS.map((cell) => (/^[-+@]/.test(cell) ? `'${cell}` : cell)),
+    '',
+  ]);
+  assert.deepEqual(column('answer').slice(0, 2), [`Echo: ${TRICKY}`, 'Echo: and a plain follow-up']);
+  assert.deepEqual(column('thread_id').slice(0, 2), [lines[0]!.id, lines[0]!.id]);
+  assert.deepEqual(column('parent_id').slice(0, 2), ['', lines[0]!.id]);
+  assert.deepEqual(
+    column('redacted_at').map((at) => at !== ''),
+    [false, false, false, false, false, false, false, true],
+  );
+  assert.deepEqual(column('model'), [
+    'llama3.2',
+    'llama3.2',
+    'gemma3:1b',
+    'llama3.2:latest',
+    'llama3.2:latest',
+    'llama3.2:latest',
+    'llama3.2:latest',
+    'qwen3:8b',
+  ]);
+
+  // Markdown: each exchange with what was asked and what came back.
+  const sections = exported['markdown ']!.split('\n## ').slice(1);
+  assert.match(sections[0]!, new RegExp(`### User\n\n${TRICKY}\n\n### Assistant\n\nEcho: ${TRICKY}\n`));
+  assert.match(
+    sections[1]!,
+    /### User\n\nand a plain follow-up\n\n### Assistant\n\nEcho: and a plain follow-up\n/,
+  );
+  assert.ok(sections[1]!.includes(`continues \`${lines[0]!.id}\``), 'the parent is named');
+  assert.ok(sections[1]!.includes(`thread \`${lines[0]!.id}\``), 'the thread is named');
+  assert.match(sections[7]!, /\*Content redacted on \d{4}-\d\d-\d\dT[\d:.]+Z by abe\.\*/);
+  assert.doesNotMatch(sections[7]!, /a secret to erase/);
 });
 
 const RECORDS = 100_000;

@@ -20,7 +20,7 @@ import {
   startCompanion,
   type TestCompanion,
 } from './support/companion-harness.js';
-import type { Emulator } from './support/ollama-emulator.js';
+import { defaultModels, type Emulator } from './support/ollama-emulator.js';
 
 interface Item {
   id: string;
@@ -239,6 +239,57 @@ test('filters by token, model, status and time, and pages newest first with an o
   assert.equal(badStatus.status, 400);
   const badTime = await admin.call('GET', '/admin/api/history?since=yesterday-ish');
   assert.equal(badTime.status, 400);
+});
+
+test('the model filter takes the globs of token model rules; an exact name still works', async (t) => {
+  const models = [
+    ...defaultModels(),
+    ...['llama3.2:1b', 'llama3.1:8b', 'gemma3:1b', 'hf.co/someone/tiny:1b', 'llama3_2:latest'].map(
+      (name) => ({ name }),
+    ),
+  ];
+  const emulator = await emulatorFor(t, { models });
+  const server = await startCompanion(t, emulator.url);
+  const admin = await signedIn(server.url, server.companion, 'gil', 'viewer');
+  const ollama = ollamaClient(server, server.token('globber', { models: ['*'] }));
+  const asked = ['llama3.2', 'llama3.2:latest', 'llama3.2:1b', 'llama3.1:8b', 'gemma3:1b', 'qwen3:8b'];
+  for (const model of [...asked, 'hf.co/someone/tiny:1b', 'llama3_2']) {
+    await ollama.generate({ model, prompt: `hello ${model}`, stream: false });
+  }
+  await settled(server, 8);
+
+  const found = async (model: string) =>
+    (await history(admin, { model, limit: 200 })).items.map((i) => i.model).sort();
+  assert.deepEqual(
+    await found('llama3.*'),
+    ['llama3.1:8b', 'llama3.2', 'llama3.2:1b', 'llama3.2:latest'],
+    'a glob over names',
+  );
+  assert.deepEqual(
+    await found('*:1b'),
+    ['gemma3:1b', 'llama3.2:1b'],
+    'a glob over tags; `*` does not reach across the `/` of a registry name',
+  );
+  assert.deepEqual(await found('*/*/*:1b'), ['hf.co/someone/tiny:1b']);
+  assert.deepEqual(
+    await found('LLAMA3.?:*b'),
+    ['llama3.1:8b', 'llama3.2:1b'],
+    'case and `?` as in token rules',
+  );
+  assert.deepEqual(await found('qwen3:8b'), ['qwen3:8b'], 'an exact name');
+  assert.deepEqual(
+    await found('llama3.2'),
+    ['llama3.2', 'llama3.2:latest'],
+    'an exact name matches its `:latest` twin, as in token rules',
+  );
+  assert.deepEqual(await found('llama3_2'), ['llama3_2'], 'an underscore is a letter, not a wildcard');
+  assert.deepEqual(await found('llama3%'), [], 'a percent sign is a letter, not a wildcard');
+  assert.deepEqual(await found('*:latest'), ['llama3.2', 'llama3.2:latest', 'llama3_2']);
+  assert.deepEqual(
+    (await history(admin, { model: 'llama3.*', q: 'hello', limit: 200 })).items.length,
+    4,
+    'with a text search too',
+  );
 });
 
 test('a multi-turn chat through the ollama client is one conversation; a new chat or another token is not', async (t) => {

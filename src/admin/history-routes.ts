@@ -1,23 +1,21 @@
 /**
  * History through the admin API: search and filter (newest first, opaque cursor), one
  * record, its conversation, streamed export, and redaction. `historyPage` and
- * `historyExport` are shared with the token holders' self-service routes, which pass
+ * `sendHistoryExport` are shared with the token holders' self-service routes, which pass
  * their own token id as a fixed filter.
  */
-import { Readable } from 'node:stream';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { badRequest, notFound } from '../errors/companion-error.js';
 import {
   EXPORT_FORMATS,
   type ExportFormat,
-  exportChunks,
-  exportWriter,
   iso,
   recordJson,
   recordSummary,
 } from '../history/export-formats.js';
-import type { Outcome } from '../history/history-record.js';
+import { exportHistory } from '../history/history-export.js';
+import { historyFilter as filterFrom, type HistoryFilterInput } from '../history/history-filter.js';
 import { answerText, preview, promptText, snippet } from '../history/search-text.js';
 import type { Companion } from '../server/companion.js';
 import {
@@ -28,8 +26,6 @@ import {
 } from '../store/history-search-repository.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { ErrorAnswer, Page } from './api-views.js';
-
-const OUTCOMES: readonly Outcome[] = ['in_progress', 'ok', 'error', 'refused', 'aborted'];
 
 const Time = (description: string) =>
   Type.Optional(
@@ -45,7 +41,13 @@ const filterFields = {
     }),
   ),
   token: Type.Optional(Type.String({ maxLength: 200, description: 'Token id or name.' })),
-  model: Type.Optional(Type.String({ maxLength: 200 })),
+  model: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description:
+        'A model name or a glob, as in token model rules: `llama3.2` (also `llama3.2:latest`), `llama3.*`, `*:1b`.',
+    }),
+  ),
   endpoint: Type.Optional(
     Type.String({ maxLength: 100, description: 'e.g. /api/chat, /v1/chat/completions.' }),
   ),
@@ -136,48 +138,30 @@ export function historyItem(view: HistoryView, terms: readonly string[] = []): H
   };
 }
 
-/** @throws CompanionError(bad_request) */
-function parseTime(value: string | undefined, field: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const ms = /^\d{1,15}$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw badRequest(`${field}: expected an ISO 8601 time or epoch milliseconds`);
-  return ms;
-}
-
 /**
- * The repository filter for a query. `fixedTokenId` (self-service) overrides any `token`
+ * The repository filter for a query. A token the directory does not know is taken as an
+ * id (its records may outlive it). `fixedTokenId` (self-service) overrides any `token`
  * given. @throws CompanionError(bad_request)
  */
 export function historyFilter(
   companion: Companion,
-  query: Partial<Static<typeof ExportQuery>>,
+  query: HistoryFilterInput,
   fixedTokenId?: string,
 ): HistorySearchFilter {
-  const filter: HistorySearchFilter = {};
-  if (query.q !== undefined && query.q.trim() !== '') filter.q = query.q;
-  if (fixedTokenId !== undefined) filter.tokenId = fixedTokenId;
-  else if (query.token !== undefined && query.token !== '') {
-    try {
-      filter.tokenId = companion.tokens.get(query.token).id;
-    } catch {
-      filter.tokenId = query.token; // a token no longer known: its id may still be in history
-    }
-  }
-  if (query.model !== undefined && query.model !== '') filter.model = query.model;
-  if (query.endpoint !== undefined && query.endpoint !== '') filter.endpoint = query.endpoint;
-  const status = query.status?.trim().toLowerCase();
-  if (status) {
-    if ((OUTCOMES as readonly string[]).includes(status)) filter.outcome = status as Outcome;
-    else if (/^[1-5]xx$/.test(status)) filter.statusClass = Number(status[0]);
-    else if (/^[1-5]\d\d$/.test(status)) filter.status = Number(status);
-    else
-      throw badRequest(`status: expected one of ${OUTCOMES.join(', ')}, an HTTP status or a class like 4xx`);
-  }
-  const since = parseTime(query.since, 'since');
-  const until = parseTime(query.until, 'until');
-  if (since !== undefined) filter.since = since;
-  if (until !== undefined) filter.until = until;
-  return filter;
+  return filterFrom(
+    query,
+    {
+      tokenId: (nameOrId) => {
+        try {
+          return companion.tokens.get(nameOrId).id;
+        } catch {
+          return nameOrId;
+        }
+      },
+      modelNames: () => companion.historySearch.modelNames(),
+    },
+    fixedTokenId,
+  );
 }
 
 /** One page of records, newest first. @throws CompanionError(bad_request) for a bad cursor */
@@ -198,45 +182,22 @@ export function historyPage(
   }
 }
 
-/** Records matching the filter, oldest first, read a page at a time as the consumer asks. */
-function* matching(search: HistorySearchRepository, filter: HistorySearchFilter): Generator<HistoryView> {
-  let cursor: string | undefined;
-  do {
-    const page = search.search(filter, { order: 'asc', limit: 100, ...(cursor ? { cursor } : {}) });
-    yield* page.records;
-    cursor = page.next ?? undefined;
-  } while (cursor);
-}
-
-/**
- * The export as a response: headers and a stream that reads the next records only when
- * the client has taken the previous ones, so memory stays bounded for any size.
- */
-export function historyExport(
+/** Sends the export of the records matching `filter`, streamed (see history-export.ts). */
+export function sendHistoryExport(
+  reply: FastifyReply,
   search: HistorySearchRepository,
   filter: HistorySearchFilter,
   format: ExportFormat,
-  now = Date.now(),
-): { headers: Record<string, string>; body: Readable } {
-  const writer = exportWriter(format, now);
-  const stamp = new Date(now).toISOString().slice(0, 19).replace(/[:T]/g, '-');
-  return {
-    headers: {
-      'content-type': writer.contentType,
-      'content-disposition': `attachment; filename="history-${stamp}.${writer.extension}"`,
+): FastifyReply {
+  const exported = exportHistory(search, filter, format);
+  return reply
+    .headers({
+      'content-type': exported.contentType,
+      'content-disposition': `attachment; filename="${exported.fileName}"`,
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
-    },
-    body: Readable.from(exportChunks(format, matching(search, filter), now), { highWaterMark: 8 }),
-  };
-}
-
-/** Sends an export built by `historyExport`. */
-export function sendHistoryExport(
-  reply: FastifyReply,
-  built: ReturnType<typeof historyExport>,
-): FastifyReply {
-  return reply.headers(built.headers).send(built.body);
+    })
+    .send(exported.body);
 }
 
 /**
@@ -263,7 +224,7 @@ export function sendTokenHistoryExport(
   query: Partial<ExportQuery>,
 ): FastifyReply {
   const filter = historyFilter(companion, query, tokenId);
-  return sendHistoryExport(reply, historyExport(companion.historySearch, filter, query.format ?? 'jsonl'));
+  return sendHistoryExport(reply, companion.historySearch, filter, query.format ?? 'jsonl');
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -306,7 +267,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       const format = request.query.format ?? 'jsonl';
       const filter = historyFilter(companion, request.query);
       deps.audit(request, 'history.export', { type: 'history' }, { format, ...request.query });
-      return sendHistoryExport(reply, historyExport(search, filter, format));
+      return sendHistoryExport(reply, search, filter, format);
     },
   );
 

@@ -9,6 +9,10 @@ import { createTokenService, type TokenService } from '../policy/token-service.j
 import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
+import {
+  createHistorySearchRepository,
+  type HistorySearchRepository,
+} from '../store/history-search-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { prepareDataDir } from './data-dir.js';
@@ -31,6 +35,7 @@ export interface CliStore {
   tokens: TokenService;
   admins: AdminRepository;
   history: HistoryRepository;
+  historySearch: HistorySearchRepository;
   close(): void;
 }
 
@@ -54,6 +59,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
     tokens: createTokenService(createTokenRepository(db), nodeId, windowStart),
     admins: createAdminRepository(db),
     history: createHistoryRepository(db, nodeId),
+    historySearch: createHistorySearchRepository(db),
     close: () => db.close(),
   };
 }

@@ -1,20 +1,30 @@
-/** `ollama-companion history export`: every record, one JSON object per line. */
+/**
+ * `ollama-companion history export`: the records matching the filters, oldest first, as
+ * JSON Lines, CSV or Markdown on stdout. The export and the filters are the admin API's
+ * (history/history-export.ts, history/history-filter.ts): the same records give the same
+ * bytes as `GET /admin/api/history/export` with the same query.
+ */
 import type { Command } from 'commander';
-import { CompanionError } from '../errors/companion-error.js';
-import type { HistoryFilter } from '../store/history-repository.js';
+import { badRequest } from '../errors/companion-error.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../history/export-formats.js';
+import { exportHistory } from '../history/history-export.js';
+import { type HistoryFilterInput, historyFilter } from '../history/history-filter.js';
 import { type StoreOptions, withStore } from './cli-context.js';
 
-function date(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const at = Date.parse(value);
-  if (Number.isNaN(at))
-    throw new CompanionError('bad_request', 400, `--${flag} expects a date like 2026-11-01`);
-  return at;
-}
+/** The filter's fields as this command's flags name them. */
+const FLAGS: Record<keyof HistoryFilterInput, string> = {
+  q: '--search',
+  token: '--token',
+  model: '--model',
+  endpoint: '--endpoint',
+  status: '--status',
+  since: '--since',
+  until: '--until',
+};
 
 /** Waits when stdout is full, so an export of any size streams in small memory. */
-function write(line: string): Promise<void> | undefined {
-  if (process.stdout.write(line)) return undefined;
+function write(chunk: string): Promise<void> | undefined {
+  if (process.stdout.write(chunk)) return undefined;
   return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
 }
 
@@ -22,38 +32,39 @@ export function registerHistoryCommands(program: Command): void {
   const history = program.command('history').description('read the recorded requests');
   history
     .command('export')
-    .description('export history, one JSON record per line')
-    .option('--format <format>', 'jsonl', 'jsonl')
+    .description('export the history matching the filters, oldest first, on stdout')
+    .option('--format <format>', EXPORT_FORMATS.join(', '), 'jsonl')
     .option('--token <nameOrId>', 'only this token')
-    .option('--model <model>', 'only this model')
-    .option('--since <date>', 'only records started at or after this date')
-    .option('--until <date>', 'only records started before this date')
+    .option('--model <nameOrGlob>', 'only these models: a name or a glob, as in token rules (llama3.*, *:1b)')
+    .option('--search <text>', 'full text over prompts and answers: words, "a phrase", prefix*, -excluded')
+    .option('--endpoint <path>', 'only this endpoint, e.g. /api/chat')
+    .option(
+      '--status <status>',
+      'an outcome (ok, error, refused, aborted, in_progress), a status (429) or a class (4xx)',
+    )
+    .option('--since <time>', 'only records started at or after this time (2026-11-01, ISO 8601 or epoch ms)')
+    .option('--until <time>', 'only records started before this time')
     .option('--data-dir <dir>', 'data directory')
     .option('--config <file>', 'config file')
-    .action(
-      (
-        flags: StoreOptions & {
-          format: string;
-          token?: string;
-          model?: string;
-          since?: string;
-          until?: string;
-        },
-      ) => {
-        if (flags.format !== 'jsonl') throw new CompanionError('bad_request', 400, '--format supports jsonl');
-        return withStore(flags, async ({ tokens, history: repo }) => {
-          const filter: HistoryFilter = {};
-          if (flags.token !== undefined) filter.tokenId = tokens.get(flags.token).id;
-          if (flags.model !== undefined) filter.model = flags.model;
-          const since = date('since', flags.since);
-          const until = date('until', flags.until);
-          if (since !== undefined) filter.since = since;
-          if (until !== undefined) filter.until = until;
-          for (const record of repo.iterate(filter)) {
-            const waiting = write(`${JSON.stringify(record)}\n`);
-            if (waiting) await waiting;
-          }
-        });
-      },
-    );
+    .action((flags: StoreOptions & { format: string; search?: string } & Omit<HistoryFilterInput, 'q'>) => {
+      if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format))
+        throw badRequest(`--format: expected one of ${EXPORT_FORMATS.join(', ')}`);
+      const format = flags.format as ExportFormat;
+      return withStore(flags, async ({ tokens, historySearch }) => {
+        const filter = historyFilter(
+          { ...flags, q: flags.search },
+          {
+            // An unknown token is refused here, where a typo would otherwise print nothing.
+            tokenId: (nameOrId) => tokens.get(nameOrId).id,
+            modelNames: () => historySearch.modelNames(),
+            fieldName: (field) => FLAGS[field],
+          },
+        );
+        for await (const chunk of exportHistory(historySearch, filter, format)
+          .body as AsyncIterable<string>) {
+          const waiting = write(chunk);
+          if (waiting) await waiting;
+        }
+      });
+    });
 }

@@ -51,9 +51,12 @@ test('CSV fields are quoted only when needed, quotes doubled, formulas defused',
   assert.equal(csvField('a,b'), '"a,b"');
   assert.equal(csvField('say "hi"'), '"say ""hi"""');
   assert.equal(csvField('two\nlines'), '"two\nlines"');
-  assert.equal(csvField('=1+1', true), "'=1+1");
-  assert.equal(csvField('-5', true), "'-5");
-  assert.equal(csvField('=1+1'), '=1+1', 'only text columns are defused');
+  assert.equal(csvField('=1+1'), "'=1+1");
+  assert.equal(csvField('-5'), "'-5");
+  assert.equal(csvField('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvField('+1'), "'+1");
+  assert.equal(csvField('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`, 'defused, then quoted');
+  assert.equal(csvField(-5), '-5', 'a number stays a number');
   assert.equal(csvField(null), '');
   assert.equal(csvField(42), '42');
 });
@@ -65,7 +68,7 @@ test('a CSV row has every column, in the header order', () => {
   assert.equal(row.split(',').length, header.length);
   assert.ok(
     row.startsWith(
-      'r1,2025-01-02T03:04:05.000Z,2025-01-02T03:04:06.000Z,alice,oc_abc,t1,/api/chat,llama3.2,200,ok,1000,12.3,7,3,r1,,',
+      'r1,2025-01-02T03:04:05.000Z,2025-01-02T03:04:06.000Z,alice,oc_abc,t1,/api/chat,llama3.2,200,ok,1000,12.3,7,3,r1,,,',
     ),
   );
   assert.ok(row.endsWith('Why is the sky blue?,Rayleigh scattering.,'));
@@ -115,4 +118,31 @@ test('JSON Lines hold one record per line, with ISO times', async () => {
       ['r2', '2025-01-02T03:04:05.000Z', 'Rayleigh scattering.'],
     ],
   );
+});
+
+test('Markdown names the conversation and the exchange continued; the text depends only on the records', async () => {
+  const text = exportWriter('markdown').record(view({ id: 'r2', threadId: 'r1', parentId: 'r1' }));
+  assert.match(text, / · id `r2` · thread `r1` · continues `r1`\n/);
+  const once = async () => {
+    let out = '';
+    for await (const chunk of exportChunks('markdown', [view()])) out += chunk;
+    return out;
+  };
+  const first = await once();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(await once(), first, 'no export time in the text');
+  assert.ok(first.startsWith('# Ollama Companion history\n\n## 2025-01-02 03:04:05 UTC'));
+});
+
+test('CSV has the conversation and redaction columns', () => {
+  const writer = exportWriter('csv');
+  const header = writer.head().trimEnd().split(',');
+  const row = writer.record(
+    view({ id: 'r2', threadId: 'r1', parentId: 'r1', redactedAt: Date.UTC(2025, 1, 1) }),
+  );
+  const cells = row.trimEnd().split(',');
+  const cell = (name: string) => cells[header.indexOf(name)];
+  assert.equal(cell('thread_id'), 'r1');
+  assert.equal(cell('parent_id'), 'r1');
+  assert.equal(cell('redacted_at'), '2025-02-01T00:00:00.000Z');
 });

@@ -2,6 +2,7 @@
  * History export formats, written one record at a time so that an export of any size
  * streams in constant memory: JSON Lines (one API record per line), CSV (RFC 4180, one
  * exchange per row) and Markdown (one section per exchange, readable as a transcript).
+ * The text depends only on the records: the same records give the same bytes.
  */
 import type { HistoryView } from '../store/history-search-repository.js';
 import { answerText, conversationOf, newTurn, promptText } from './search-text.js';
@@ -94,6 +95,7 @@ const CSV_COLUMNS = [
   'prompt_tokens',
   'completion_tokens',
   'thread_id',
+  'parent_id',
   'redacted_at',
   'prompt',
   'answer',
@@ -101,14 +103,14 @@ const CSV_COLUMNS = [
 ] as const;
 
 /**
- * One CSV field: quoted when it holds a comma, quote or line break (quotes doubled).
- * Text that a spreadsheet would run as a formula (= + - @ at the start) gets a leading
- * apostrophe.
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, quotes
+ * doubled. Text that a spreadsheet would run as a formula (=, +, -, @, tab or CR at the
+ * start) gets a leading apostrophe, in every column; numbers are left as numbers.
  */
-export function csvField(value: string | number | boolean | null | undefined, text = false): string {
+export function csvField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
   let out = String(value);
-  if (text && /^[=+\-@\t\r]/.test(out)) out = `'${out}`;
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(out)) out = `'${out}`;
   return /[",\r\n]/.test(out) ? `"${out.replace(/"/g, '""')}"` : out;
 }
 
@@ -121,11 +123,11 @@ const csv: ExportWriter = {
       csvField(view.id),
       csvField(iso(view.startedAt)),
       csvField(iso(view.finishedAt)),
-      csvField(view.tokenName, true),
+      csvField(view.tokenName),
       csvField(view.tokenPrefix),
       csvField(view.tokenId),
       csvField(view.endpoint),
-      csvField(view.model, true),
+      csvField(view.model),
       csvField(view.status),
       csvField(view.outcome),
       csvField(view.durationMs === undefined ? null : Math.round(view.durationMs * 10) / 10),
@@ -133,10 +135,11 @@ const csv: ExportWriter = {
       csvField(view.promptTokens),
       csvField(view.completionTokens),
       csvField(view.threadId),
+      csvField(view.parentId),
       csvField(iso(view.redactedAt)),
-      csvField(promptText(view.endpoint, view.request), true),
-      csvField(view.answerContent, true),
-      csvField(view.error, true),
+      csvField(promptText(view.endpoint, view.request)),
+      csvField(view.answerContent),
+      csvField(view.error),
     ].join(',')}\r\n`,
   tail: () => '',
 };
@@ -174,6 +177,7 @@ function markdownRecord(view: HistoryView): string {
   }
   facts.push(`id \`${view.id}\``);
   if (view.threadId !== view.id) facts.push(`thread \`${view.threadId}\``);
+  if (view.parentId !== null) facts.push(`continues \`${view.parentId}\``);
   lines.push(facts.join(' · '), '');
 
   if (view.redactedAt !== null) {
@@ -206,29 +210,28 @@ function markdownRecord(view: HistoryView): string {
   return lines.join('\n');
 }
 
-function markdown(exportedAt: number): ExportWriter {
-  return {
-    contentType: 'text/markdown; charset=utf-8',
-    extension: 'md',
-    head: () => `# Ollama Companion history\n\nExported ${iso(exportedAt)}.\n\n---\n\n`,
-    record: markdownRecord,
-    tail: () => '',
-  };
-}
+// No export time in the text (the download's file name has it): an export is a
+// function of its records.
+const markdown: ExportWriter = {
+  contentType: 'text/markdown; charset=utf-8',
+  extension: 'md',
+  head: () => '# Ollama Companion history\n\n',
+  record: markdownRecord,
+  tail: () => '',
+};
 
-export function exportWriter(format: ExportFormat, exportedAt = Date.now()): ExportWriter {
-  if (format === 'jsonl') return jsonl;
-  if (format === 'csv') return csv;
-  return markdown(exportedAt);
+const WRITERS: Record<ExportFormat, ExportWriter> = { jsonl, csv, markdown };
+
+export function exportWriter(format: ExportFormat): ExportWriter {
+  return WRITERS[format];
 }
 
 /** The export as a sequence of strings, one record at a time, pulled as the reader is ready. */
 export async function* exportChunks(
   format: ExportFormat,
   records: Iterable<HistoryView> | AsyncIterable<HistoryView>,
-  exportedAt = Date.now(),
 ): AsyncGenerator<string> {
-  const writer = exportWriter(format, exportedAt);
+  const writer = exportWriter(format);
   const head = writer.head();
   if (head !== '') yield head;
   for await (const view of records) yield writer.record(view);

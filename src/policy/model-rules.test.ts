@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompanionError } from '../errors/companion-error.js';
-import { compileModelRules, isCloudModel, normalizeModelName } from './model-rules.js';
+import { compileModelPattern, compileModelRules, isCloudModel, normalizeModelName } from './model-rules.js';
 
 test('names are compared the way Ollama resolves them', () => {
   assert.equal(normalizeModelName('llama3.2'), 'llama3.2:latest');
@@ -98,4 +98,41 @@ test('cloud models are granted by a cloud pattern or by their exact name', () =>
   const family = compileModelRules(['gpt-oss:*-cloud']);
   assert.ok(family('gpt-oss:120b-cloud') && family('gpt-oss:20b-cloud'));
   assert.ok(!family('gpt-oss:20b') && !family('gemma4:cloud'));
+});
+
+test('a history filter pattern matches local models exactly as the same token rule allows them', () => {
+  const names = [
+    'llama3.2',
+    'llama3.2:latest',
+    'llama3.2:1b',
+    'LLama3.1:8B',
+    'registry.ollama.ai/library/llama3.2:latest',
+    'hf.co/someone/tiny:1b',
+    'llama3.evil.example/ns/x',
+    'qwen3:8b',
+    'qwen3',
+    'codellama:13b',
+    'llama3_2',
+  ];
+  for (const pattern of [
+    'llama3.2',
+    'llama3*',
+    'llama3.*',
+    '*:1b',
+    'qwen3:*',
+    'hf.co/*/*',
+    '*:latest',
+    'LLAMA3.?:*b',
+  ]) {
+    const rule = compileModelRules([pattern]);
+    const filter = compileModelPattern(pattern);
+    for (const name of names) assert.equal(filter(name), rule(name), `${pattern} on ${name}`);
+  }
+});
+
+test('a history filter pattern also covers cloud models, and a blank or spaced one matches nothing', () => {
+  assert.ok(compileModelPattern('*')('gpt-oss:120b-cloud'), 'a filter only selects what to show');
+  assert.ok(compileModelPattern('gpt-oss*')('gpt-oss:120b-cloud'));
+  assert.ok(compileModelPattern('gemma4:cloud')('gemma4:cloud'));
+  for (const pattern of ['', '  ', 'llama 3']) assert.ok(!compileModelPattern(pattern)('llama3.2'), pattern);
 });

@@ -9,6 +9,10 @@
  * is granted only by its exact name or by a glob that is itself cloud-shaped
  * (`*-cloud`, `*:cloud`, `gpt-oss:*-cloud`); `*`, `gpt-oss*` and other globs never
  * match one.
+ *
+ * The same pattern syntax filters history by model (`compileModelPattern`): there a
+ * pattern only selects records to show, so it follows the names alone and `*` covers
+ * cloud models too.
  */
 import { badRequest } from '../errors/companion-error.js';
 
@@ -49,6 +53,28 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** Whether `glob` matches a name as written (trimmed, any case) or as Ollama resolves it. */
+function globMatches(glob: RegExp, model: string, normalized: string): boolean {
+  return glob.test(model.trim().toLowerCase()) || glob.test(normalized);
+}
+
+/**
+ * One name or glob, as in a token's model rules, for filtering history: an exact name
+ * matches every name Ollama resolves to the same model (`llama3.2`, `llama3.2:latest`);
+ * `*` and `?` never match `/`. Unlike a grant, no special case for cloud models. A
+ * pattern that cannot name a model (blank, or with spaces inside) matches nothing.
+ */
+export function compileModelPattern(pattern: string): ModelMatcher {
+  const p = pattern.trim();
+  if (p === '' || /\s/.test(p)) return () => false;
+  if (!/[*?]/.test(p)) {
+    const wanted = normalizeModelName(p);
+    return (model) => normalizeModelName(model) === wanted;
+  }
+  const glob = globToRegExp(p);
+  return (model) => globMatches(glob, model, normalizeModelName(model));
+}
+
 /** @throws CompanionError(bad_request) for an empty or malformed rule. */
 export function compileModelRules(rules: readonly string[]): ModelMatcher {
   // No rules is "all models", as `*` is: all local models.
@@ -68,7 +94,6 @@ export function compileModelRules(rules: readonly string[]): ModelMatcher {
     if (exact.has(normalized)) return true;
     const cloud = isCloudNormalized(normalized);
     if (!cloud && allLocal) return true;
-    const raw = model.trim().toLowerCase();
-    return (cloud ? cloudGlobs : localGlobs).some((g) => g.test(raw) || g.test(normalized));
+    return (cloud ? cloudGlobs : localGlobs).some((g) => globMatches(g, model, normalized));
   };
 }

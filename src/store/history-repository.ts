@@ -15,17 +15,18 @@ export interface HistoryBatch {
   finished: { start: HistoryStart; end: HistoryEnd; startWritten: boolean }[];
 }
 
+/** A time range (epoch ms, `until` exclusive) over the raw records. */
 export interface HistoryFilter {
-  tokenId?: string;
-  /** A model name; `llama3.2` and `llama3.2:latest` match each other, as Ollama resolves them. */
-  model?: string;
   since?: number;
   until?: number;
 }
 
 export interface HistoryRepository {
   writeBatch(batch: HistoryBatch): void;
-  /** Rows in start order; iterated lazily so an export of any size stays small in memory. */
+  /**
+   * Raw records in start order, read lazily. Exports and searches read the derived view
+   * through history-search-repository.ts instead.
+   */
   iterate(filter: HistoryFilter): IterableIterator<HistoryRecord>;
   findById(id: string): HistoryRecord | undefined;
   /** Marks records left running by a previous process as aborted. Returns how many. */
@@ -192,12 +193,6 @@ export function toRecord(row: HistoryRow): HistoryRecord {
   };
 }
 
-/** `llama3.2` ↔ `llama3.2:latest`; a name with another tag is its own twin. */
-function latestTwin(model: string): string {
-  if (model.endsWith(':latest')) return model.slice(0, -':latest'.length);
-  return model.includes(':', model.lastIndexOf('/') + 1) ? model : `${model}:latest`;
-}
-
 /** `pace` runs once per record inside each batch's transaction; see write-pacing.ts. */
 export function createHistoryRepository(db: Db, originNode: string, pace: Pace = unpaced): HistoryRepository {
   const insert = db.prepare(`
@@ -251,15 +246,6 @@ export function createHistoryRepository(db: Db, originNode: string, pace: Pace =
     *iterate(filter) {
       const where: string[] = [];
       const params: Record<string, string | number> = {};
-      if (filter.tokenId !== undefined) {
-        where.push('token_id = @tokenId');
-        params.tokenId = filter.tokenId;
-      }
-      if (filter.model !== undefined) {
-        where.push('model IN (@model, @modelTwin)');
-        params.model = filter.model;
-        params.modelTwin = latestTwin(filter.model);
-      }
       if (filter.since !== undefined) {
         where.push('started_at >= @since');
         params.since = filter.since;

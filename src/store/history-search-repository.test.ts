@@ -136,6 +136,50 @@ test('records of the same millisecond keep their order; cursors page both ways',
   assert.equal(store.search.search({ since: at + 1 }).records.length, 0);
 });
 
+test('a set of model names filters pages in key order, both ways, with or without text', (t) => {
+  const store = open(t);
+  const at = 1_700_000_000_000;
+  const models = ['llama3.2', 'qwen3:8b', 'llama3.2:latest', 'rare:1b'];
+  store.repo.writeBatch({
+    started: [],
+    finished: Array.from({ length: 40 }, (_, i) => ({
+      start: start(`r${String(i).padStart(2, '0')}`, at + i, chat(`question ${i}`), {
+        model: i % 13 === 0 ? 'rare:1b' : (models[i % 3] as string),
+      }),
+      end: end(`answer ${i}`),
+      startWritten: false,
+    })),
+  });
+  assert.deepEqual(store.search.modelNames(), ['llama3.2', 'llama3.2:latest', 'qwen3:8b', 'rare:1b']);
+  const want = (names: string[]) =>
+    Array.from({ length: 40 }, (_, i) => i)
+      .filter((i) => names.includes(i % 13 === 0 ? 'rare:1b' : (models[i % 3] as string)))
+      .map((i) => `r${String(i).padStart(2, '0')}`);
+  const all = (filter: Parameters<HistorySearchRepository['search']>[0], order: 'asc' | 'desc') => {
+    const found: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = store.search.search(filter, { limit: 3, order, ...(cursor ? { cursor } : {}) });
+      found.push(...page.records.map((r) => r.id));
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    return found;
+  };
+  for (const names of [['rare:1b'], ['llama3.2', 'rare:1b'], ['llama3.2', 'llama3.2:latest', 'qwen3:8b']]) {
+    assert.deepEqual(all({ models: names }, 'asc'), want(names), `${names} oldest first`);
+    assert.deepEqual(all({ models: names }, 'desc'), want(names).reverse(), `${names} newest first`);
+    assert.deepEqual(all({ models: names, q: 'question' }, 'asc'), want(names), `${names} with text`);
+  }
+  const many = ['rare:1b', ...Array.from({ length: 30 }, (_, i) => `other${i}`)];
+  assert.deepEqual(all({ models: many }, 'desc'), want(['rare:1b']).reverse(), 'a long list of names');
+  assert.deepEqual(store.search.search({ models: [] }).records, [], 'no names, no records');
+  assert.deepEqual(
+    store.search.search({ models: ["x' OR 1=1 --"] }).records,
+    [],
+    'names are parameters, not SQL',
+  );
+});
+
 test('a running request is found by its prompt, and by its answer once it ends', (t) => {
   const store = open(t);
   const s = start('r', 1000, chat('what about walruses'));

@@ -23,7 +23,11 @@ export interface HistorySearchFilter {
   /** Words and "quoted phrases" over prompts and answers; `word*` for a prefix, `-word` to exclude. */
   q?: string;
   tokenId?: string;
-  model?: string;
+  /**
+   * Only records whose model is one of these names, compared as stored (a pattern is
+   * turned into the names it matches by the caller, from `modelNames`). Empty: none.
+   */
+  models?: readonly string[];
   endpoint?: string;
   outcome?: Outcome;
   /** An exact HTTP status, or a class: 4 for 4xx, 5 for 5xx. */
@@ -77,6 +81,8 @@ export interface HistorySearchRepository {
   /** @throws CursorError for a cursor this repository did not make. */
   search(filter: HistorySearchFilter, page?: PageRequest): HistoryPage;
   findById(id: string): HistoryView | undefined;
+  /** Every model name that occurs in history, as stored, sorted. */
+  modelNames(): string[];
   /** The conversation record `id` belongs to, oldest first (at most `limit` records). */
   findThread(id: string, limit?: number): { threadId: string; records: HistoryView[] } | undefined;
   /**
@@ -106,6 +112,9 @@ export interface HistorySearchRepository {
 }
 
 export class CursorError extends Error {}
+
+/** Up to this many model names, a page is merged from one index read per name. */
+const MERGED_MODELS = 16;
 
 interface ViewRow extends HistoryRow {
   search_key: number | null;
@@ -278,6 +287,15 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
   const totalChanges = db.prepare<[], { n: number }>('SELECT total_changes() AS n');
   const mergeStep = db.prepare("INSERT INTO history_fts (history_fts, rank) VALUES ('merge', ?)");
   let purgePending = false;
+  // Distinct names by skipping through the (model, search_key) index, one probe per
+  // name, rather than reading every record.
+  const distinctModels = db.prepare<[], { name: string }>(`
+    WITH RECURSIVE names(name) AS (
+      SELECT (SELECT MIN(model) FROM history)
+      UNION ALL
+      SELECT (SELECT MIN(model) FROM history WHERE model > names.name) FROM names WHERE names.name IS NOT NULL
+    )
+    SELECT name FROM names WHERE name IS NOT NULL`);
   const tokenNames = db.prepare<[], { id: string; name: string }>('SELECT id, name FROM tokens');
   const statements = new Map<string, ReturnType<Db['prepare']>>();
   const prepared = (sql: string) => {
@@ -317,9 +335,8 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
       where.push(`${key} < @high`);
       params.high = high;
     }
-    const equal: [keyof HistorySearchFilter, string][] = [
+    const equal: [Exclude<keyof HistorySearchFilter, 'models'>, string][] = [
       ['tokenId', 'token_id'],
-      ['model', 'model'],
       ['endpoint', 'endpoint'],
       ['outcome', 'outcome'],
       ['status', 'status'],
@@ -335,9 +352,34 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
       params.statusLow = filter.statusClass * 100;
       params.statusHigh = filter.statusClass * 100 + 100;
     }
-    // The text index drives a text search: it yields matches in key order and stops after one page.
-    const from = fts ? 'history_fts f CROSS JOIN history h ON h.search_key = f.rowid' : 'history h';
-    const sql = `SELECT h.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${key} ${order.toUpperCase()} LIMIT @limit`;
+    const terms = fts?.terms ?? [];
+    const models = filter.models;
+    if (models !== undefined && models.length === 0) return { records: [], next: null, terms };
+    const direction = order.toUpperCase();
+    let sql: string;
+    if (fts) {
+      // The text index drives a text search: it yields matches in key order and stops after one page.
+      if (models) {
+        where.push('h.model IN (SELECT value FROM json_each(@models))');
+        params.models = JSON.stringify(models);
+      }
+      sql = `SELECT h.* FROM history_fts f CROSS JOIN history h ON h.search_key = f.rowid WHERE ${where.join(' AND ')} ORDER BY f.rowid ${direction} LIMIT @limit`;
+    } else if (models && models.length <= MERGED_MODELS) {
+      // Each name reads its page from the (model, search_key) index in key order, and the
+      // pages are merged: a rare model costs a page, not a scan of all history.
+      models.forEach((model, i) => {
+        params[`model${i}`] = model;
+      });
+      const arm = (i: number) =>
+        `SELECT * FROM (SELECT h.* FROM history h WHERE ${where.join(' AND ')} AND h.model = @model${i} ORDER BY h.search_key ${direction} LIMIT @limit)`;
+      sql = `${models.map((_, i) => arm(i)).join(' UNION ALL ')} ORDER BY search_key ${direction} LIMIT @limit`;
+    } else {
+      if (models) {
+        where.push('h.model IN (SELECT value FROM json_each(@models))');
+        params.models = JSON.stringify(models);
+      }
+      sql = `SELECT h.* FROM history h WHERE ${where.join(' AND ')} ORDER BY h.search_key ${direction} LIMIT @limit`;
+    }
     const rows = prepared(sql).all(params) as ViewRow[];
     const more = rows.length > limit;
     if (more) rows.pop();
@@ -345,7 +387,7 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
     return {
       records: rows.map(toView),
       next: more && last?.search_key != null ? encodeCursor(last.search_key) : null,
-      terms: fts?.terms ?? [],
+      terms,
     };
   };
 
@@ -466,6 +508,7 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
       const row = byId.get(id);
       return row && toView(row);
     },
+    modelNames: () => distinctModels.all().map((row) => row.name),
     findThread: (id, limit = 1000) => {
       const found = threadOf.get(id);
       if (!found) return undefined;
