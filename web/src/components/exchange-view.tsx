@@ -1,12 +1,14 @@
 /**
  * One request and its answer, as a conversation turn: the messages it added, the
  * answer (thinking, text, tool calls, error) and Ollama's counters and timings. Prompts
- * are shown as text; answers as sanitised Markdown.
+ * are shown as text; answers as sanitised Markdown; the matches of a search are marked.
  */
 import type { ComponentChildren } from 'preact';
 import type { Message } from '../lib/exchange.js';
 import { count, dateTime, isoAttr, millis, nanos, rate } from '../lib/format.js';
+import type { SearchTerm } from '../lib/highlight.js';
 import type { HistoryItem } from '../lib/types.js';
+import { Highlighted } from './highlighted.js';
 import { Markdown } from './markdown-view.js';
 
 export function StatusBadge({ item }: { item: Pick<HistoryItem, 'outcome' | 'status'> }) {
@@ -19,14 +21,20 @@ export function StatusBadge({ item }: { item: Pick<HistoryItem, 'outcome' | 'sta
   );
 }
 
-function MessageView({ message }: { message: Message }) {
+function MessageView({ message, terms }: { message: Message; terms: readonly SearchTerm[] }) {
   const fromModel = message.role === 'assistant';
   return (
     <div
       class={`msg role-${message.role === 'user' || fromModel || message.role === 'system' ? message.role : 'other'}`}
     >
       <div class="msg-role">{message.role}</div>
-      {fromModel ? <Markdown text={message.text} /> : <div class="msg-text">{message.text}</div>}
+      {fromModel ? (
+        <Markdown text={message.text} terms={terms} />
+      ) : (
+        <div class="msg-text">
+          <Highlighted text={message.text} terms={terms} />
+        </div>
+      )}
       {message.images ? <div class="muted">{message.images} image(s) attached</div> : null}
     </div>
   );
@@ -60,9 +68,13 @@ interface Props {
   messages: Message[];
   current?: boolean;
   actions?: ComponentChildren;
+  /** What to mark: the terms of the search the exchange was found by. */
+  terms?: readonly SearchTerm[];
 }
 
-export function ExchangeView({ item, messages, current = false, actions }: Props) {
+const NO_TERMS: readonly SearchTerm[] = [];
+
+export function ExchangeView({ item, messages, current = false, actions, terms = NO_TERMS }: Props) {
   const headingId = `x-${item.id}-h`;
   return (
     <article id={`x-${item.id}`} class={`exchange${current ? ' current' : ''}`} aria-labelledby={headingId}>
@@ -88,7 +100,7 @@ export function ExchangeView({ item, messages, current = false, actions }: Props
         <>
           {messages.map((m, i) => (
             // Messages of a stored request never change order.
-            <MessageView key={i} message={m} />
+            <MessageView key={i} message={m} terms={terms} />
           ))}
           {item.historyMode === 'metadata' && messages.length === 0 ? (
             <p class="muted">Only metadata is kept for this token.</p>
@@ -98,13 +110,17 @@ export function ExchangeView({ item, messages, current = false, actions }: Props
             {item.answerThinking ? (
               <details class="thinking">
                 <summary>Thinking</summary>
-                <div class="msg-text">{item.answerThinking}</div>
+                <div class="msg-text">
+                  <Highlighted text={item.answerThinking} terms={terms} />
+                </div>
               </details>
             ) : null}
             {item.answerContent ? (
-              <Markdown text={item.answerContent} />
+              <Markdown text={item.answerContent} terms={terms} />
             ) : item.answer ? (
-              <div class="msg-text">{item.answer}</div>
+              <div class="msg-text">
+                <Highlighted text={item.answer} terms={terms} />
+              </div>
             ) : null}
             {item.answerToolCalls && item.answerToolCalls.length > 0 ? (
               <pre class="tool-calls">{JSON.stringify(item.answerToolCalls, null, 2)}</pre>

@@ -1,22 +1,29 @@
 /**
  * History records as a table (cards on narrow screens): when, token, model, endpoint,
- * the prompt's first line, status, token counts and duration.
+ * the prompt's first line, status, token counts and duration; the matches of a search
+ * marked in the prompt and the snippet around the first one.
  */
 import type { ComponentChildren } from 'preact';
 import { promptLine } from '../lib/exchange.js';
 import { count, dateTime, isoAttr, millis } from '../lib/format.js';
+import type { SearchTerm } from '../lib/highlight.js';
 import type { HistoryItem } from '../lib/types.js';
 import { StatusBadge } from './exchange-view.js';
+import { Highlighted } from './highlighted.js';
 
 interface Props {
   items: HistoryItem[];
   showToken?: boolean;
-  /** The prompt cell: a link, a button, … */
-  open: (item: HistoryItem, text: string) => ComponentChildren;
+  /** The prompt cell: a link, a button, … around `content`, the prompt's start. */
+  open: (item: HistoryItem, content: ComponentChildren) => ComponentChildren;
   caption: string;
+  /** The search's terms, marked where they occur. */
+  terms?: readonly SearchTerm[];
 }
 
-export function HistoryList({ items, showToken = true, open, caption }: Props) {
+const NO_TERMS: readonly SearchTerm[] = [];
+
+export function HistoryList({ items, showToken = true, open, caption, terms = NO_TERMS }: Props) {
   return (
     <div class="table-wrap">
       <table class="history cards">
@@ -46,9 +53,11 @@ export function HistoryList({ items, showToken = true, open, caption }: Props) {
                   <div class="muted small">{item.endpoint}</div>
                 </td>
                 <td data-label="Prompt" class="prompt-cell">
-                  {open(item, text)}
+                  {open(item, item.redactedAt ? text : <Highlighted text={text} terms={terms} />)}
                   {item.snippet && item.snippet !== text ? (
-                    <div class="muted small snippet">{item.snippet}</div>
+                    <div class="muted small snippet">
+                      <Highlighted text={item.snippet} terms={terms} />
+                    </div>
                   ) : null}
                 </td>
                 <td data-label="Status">

@@ -3,8 +3,10 @@
  * is loaded on first use; until then the text is shown as plain text.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { SearchTerm } from '../lib/highlight.js';
+import { Highlighted } from './highlighted.js';
 
-type Renderer = (text: string) => string;
+type Renderer = (text: string, terms: readonly SearchTerm[]) => string;
 let renderer: Renderer | undefined;
 let loading: Promise<Renderer> | undefined;
 
@@ -16,12 +18,19 @@ function load(): Promise<Renderer> {
   return loading;
 }
 
-export function Markdown({ text }: { text: string }) {
+const NO_TERMS: readonly SearchTerm[] = [];
+
+export function Markdown({ text, terms = NO_TERMS }: { text: string; terms?: readonly SearchTerm[] }) {
   const [render, setRender] = useState<Renderer | undefined>(() => renderer);
   useEffect(() => {
     if (!render) load().then((r) => setRender(() => r));
   }, [render]);
-  if (!render) return <div class="md plain">{text}</div>;
+  if (!render)
+    return (
+      <div class="md plain">
+        <Highlighted text={text} terms={terms} />
+      </div>
+    );
   // The HTML comes from renderMarkdown, which escapes raw HTML and runs DOMPurify.
-  return <div class="md" dangerouslySetInnerHTML={{ __html: render(text) }} />;
+  return <div class="md" dangerouslySetInnerHTML={{ __html: render(text, terms) }} />;
 }

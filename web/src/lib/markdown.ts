@@ -2,7 +2,8 @@
  * Markdown from model answers turned into safe HTML: raw HTML in the text is shown as
  * text (never parsed), code blocks are highlighted, and the result goes through DOMPurify
  * anyway, so a stored `<script>` or `<img onerror>` can never run in an admin's browser.
- * Loaded on demand: only the conversation views need it.
+ * Search matches are marked in the sanitised tree's text nodes (as DOM nodes, never as
+ * HTML). Loaded on demand: only the conversation views need it.
  */
 import DOMPurify from 'dompurify';
 import hljs from 'highlight.js/lib/core';
@@ -15,6 +16,7 @@ import sql from 'highlight.js/lib/languages/sql';
 import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import { Marked } from 'marked';
+import { markMatches, type SearchTerm } from './highlight.js';
 
 for (const [name, language] of Object.entries({ bash, go, javascript, json, python, sql, typescript, xml })) {
   hljs.registerLanguage(name, language);
@@ -54,8 +56,15 @@ const PURIFY = {
   ADD_ATTR: ['target'],
 };
 
-/** Sanitised HTML for a Markdown text. */
-export function renderMarkdown(text: string): string {
+/** Sanitised HTML for a Markdown text, with the matches of `terms` in <mark>. */
+export function renderMarkdown(text: string, terms: readonly SearchTerm[] = []): string {
   const html = marked.parse(text) as string;
-  return DOMPurify.sanitize(html, PURIFY);
+  if (terms.length === 0) return DOMPurify.sanitize(html, PURIFY);
+  // The sanitised tree, still in DOMPurify's inert document: marks go into its text
+  // nodes, then it is serialised once, as sanitize() itself would.
+  const tree = DOMPurify.sanitize(html, { ...PURIFY, RETURN_DOM_FRAGMENT: true });
+  markMatches(tree, terms);
+  const holder = (tree.ownerDocument ?? document).createElement('div');
+  holder.append(tree);
+  return holder.innerHTML;
 }

@@ -3,7 +3,7 @@
  * then see its limits and usage, search its own history, read an exchange and export.
  * Talks only to /api/companion/me, with the token as a Bearer credential.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ExchangeView } from '../components/exchange-view.js';
 import { EMPTY_FILTERS, type Filters, HistoryFilters } from '../components/history-filters.js';
 import { HistoryList } from '../components/history-list.js';
@@ -12,6 +12,7 @@ import { QuotaBars } from '../components/quota-bars.js';
 import { ApiError, messageOf, type Query, requestJson, withQuery } from '../lib/api.js';
 import { itemMessages } from '../lib/exchange.js';
 import { dateTime, dayEnd, dayStart, toMillis } from '../lib/format.js';
+import { searchTerms } from '../lib/highlight.js';
 import type { HistoryItem, MeAnswer } from '../lib/types.js';
 
 const STORAGE_KEY = 'ollama-companion.token';
@@ -126,6 +127,9 @@ export function MePage() {
   const [selected, setSelected] = useState<HistoryItem | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Filters change as one types: only the answer to the latest request is shown.
+  const latestRequest = useRef(0);
+  const terms = useMemo(() => searchTerms(filters.q), [filters.q]);
 
   const forget = useCallback((why: string | null = null) => {
     try {
@@ -142,6 +146,7 @@ export function MePage() {
 
   const fetchPage = useCallback(
     async (cursor?: string) => {
+      const request = ++latestRequest.current;
       setBusy(true);
       try {
         const answer = await requestJson<MeAnswer>(
@@ -151,16 +156,18 @@ export function MePage() {
             headers: { authorization: `Bearer ${token}` },
           },
         );
+        if (request !== latestRequest.current) return;
         setData(answer);
         setItems((old) => (cursor ? [...old, ...answer.history.items] : answer.history.items));
         setNext(answer.history.next);
         setError(null);
       } catch (e) {
+        if (request !== latestRequest.current) return;
         const refused = e instanceof ApiError ? refusalOf(e) : null;
         if (refused) forget(refused);
         else setError(messageOf(e));
       } finally {
-        setBusy(false);
+        if (request === latestRequest.current) setBusy(false);
       }
     },
     [token, filters, forget],
@@ -256,7 +263,7 @@ export function MePage() {
               </div>
               {selected && (
                 <section class="selected" aria-label="Selected exchange">
-                  <ExchangeView item={selected} messages={itemMessages(selected)} current />
+                  <ExchangeView item={selected} messages={itemMessages(selected)} current terms={terms} />
                   <button type="button" onClick={() => setSelected(null)}>
                     Close
                   </button>
@@ -271,7 +278,8 @@ export function MePage() {
                   caption="My requests"
                   items={items}
                   showToken={false}
-                  open={(item, text) => (
+                  terms={terms}
+                  open={(item, content) => (
                     <button
                       type="button"
                       class="link prompt-link"
@@ -282,7 +290,7 @@ export function MePage() {
                         setSelected((current) => (current?.id === item.id ? full : current));
                       }}
                     >
-                      {text}
+                      {content}
                     </button>
                   )}
                 />

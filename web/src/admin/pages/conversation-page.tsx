@@ -1,13 +1,14 @@
 /**
  * One conversation: every exchange of the thread the chosen record belongs to, oldest
- * first, with the chosen one marked. Admins can redact an exchange (its content is
- * erased; a tombstone stays).
+ * first, with the chosen one marked and the matches of the search it was found by
+ * highlighted. Admins can redact an exchange (its content is erased; a tombstone stays).
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ExchangeView } from '../../components/exchange-view.js';
 import { ErrorNote, Loading, OkNote } from '../../components/notice.js';
 import { api, messageOf } from '../../lib/api.js';
 import { newMessages } from '../../lib/exchange.js';
+import { searchTerms } from '../../lib/highlight.js';
 import { useLocation } from '../../lib/router.js';
 import type { HistoryItem, Session, Thread } from '../../lib/types.js';
 
@@ -50,6 +51,9 @@ export function ConversationPage({ id, session }: { id: string; session: Session
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const canRedact = session.admin.role !== 'viewer';
+  // The history page's filters come along in the query string.
+  const q = location.query.get('q') ?? '';
+  const terms = useMemo(() => searchTerms(q), [q]);
 
   const load = useCallback(async () => {
     try {
@@ -95,6 +99,7 @@ export function ConversationPage({ id, session }: { id: string; session: Session
               item={item}
               messages={newMessages(item, items[i - 1])}
               current={item.id === id}
+              terms={terms}
               actions={
                 canRedact ? (
                   <Redact

@@ -1,8 +1,9 @@
 /**
  * History: full-text search and filters over every token's requests, newest first,
- * with links to each conversation and export of the current selection.
+ * with links to each conversation and export of the current selection. The filters live
+ * in the query string; a change searches again, and the matches are marked.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   type Filters,
   filtersFrom,
@@ -13,6 +14,7 @@ import { HistoryList } from '../../components/history-list.js';
 import { ErrorNote, Loading } from '../../components/notice.js';
 import { api, messageOf, type Query, withQuery } from '../../lib/api.js';
 import { dayEnd, dayStart } from '../../lib/format.js';
+import { searchTerms } from '../../lib/highlight.js';
 import { navigate, useLocation } from '../../lib/router.js';
 import type { HistoryItem, Page, TokenView } from '../../lib/types.js';
 
@@ -46,18 +48,32 @@ export function HistoryPage() {
     );
   }, []);
 
-  // `key` stands for the filters: a new search whenever the query string changes.
+  // `key` stands for the filters: a new search whenever the query string changes. The
+  // list shown stays until the new one arrives, and an answer to filters already left
+  // behind (filters change as one types) is dropped.
+  const [searching, setSearching] = useState(false);
   useEffect(() => {
-    setItems(null);
-    setError(null);
+    let current = true;
+    setSearching(true);
     api.get<Page<HistoryItem>>('/history', { ...apiFilters(filters), limit: 50 }).then(
       (page) => {
+        if (!current) return;
         setItems(page.items);
         setNext(page.next);
+        setError(null);
+        setSearching(false);
       },
-      (e) => setError(messageOf(e)),
+      (e) => {
+        if (!current) return;
+        setError(messageOf(e));
+        setSearching(false);
+      },
     );
+    return () => {
+      current = false;
+    };
   }, [key]);
+  const terms = useMemo(() => searchTerms(filters.q), [filters.q]);
 
   const more = async () => {
     if (!next) return;
@@ -78,7 +94,7 @@ export function HistoryPage() {
     withQuery('/admin/api/history/export', { format, ...apiFilters(filters) });
 
   return (
-    <section aria-labelledby="history-title">
+    <section aria-labelledby="history-title" aria-busy={searching}>
       <div class="page-head">
         <h1 id="history-title">History</h1>
       </div>
@@ -86,7 +102,8 @@ export function HistoryPage() {
         idPrefix="history"
         value={filters}
         tokens={tokens}
-        onSearch={(f) => navigate(`/admin/history${filtersToQuery(f)}`)}
+        // Typing updates the address in place; a choice or a search is a step Back can undo.
+        onSearch={(f, change) => navigate(`/admin/history${filtersToQuery(f)}`, change === 'typed')}
       />
       <nav class="exports" aria-label="Export these results">
         Export:{' '}
@@ -116,9 +133,10 @@ export function HistoryPage() {
           <HistoryList
             caption="History results"
             items={items}
-            open={(item, text) => (
+            terms={terms}
+            open={(item, content) => (
               <a href={`/admin/history/${encodeURIComponent(item.id)}${key}`} class="prompt-link">
-                {text}
+                {content}
               </a>
             )}
           />
