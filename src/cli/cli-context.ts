@@ -35,7 +35,8 @@ export interface CliStore {
   tokens: TokenService;
   admins: AdminRepository;
   history: HistoryRepository;
-  historySearch: HistorySearchRepository;
+  /** Made on first use: only `history` commands read through it. */
+  readonly historySearch: HistorySearchRepository;
   close(): void;
 }
 
@@ -53,13 +54,17 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   });
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
+  let historySearch: HistorySearchRepository | undefined;
   return {
     db,
     nodeId,
     tokens: createTokenService(createTokenRepository(db), nodeId, windowStart),
     admins: createAdminRepository(db),
     history: createHistoryRepository(db, nodeId),
-    historySearch: createHistorySearchRepository(db),
+    get historySearch() {
+      historySearch ??= createHistorySearchRepository(db);
+      return historySearch;
+    },
     close: () => db.close(),
   };
 }
