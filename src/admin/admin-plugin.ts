@@ -18,13 +18,16 @@ import type {
   FastifyTypeProvider,
   RouteOptions,
 } from 'fastify';
+import type { AuditLog, AuditOutcome } from '../audit/audit-log.js';
 import { AdminSessions, SESSION_COOKIE, type SignedIn } from '../auth/admin-sessions.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
+import { MemoryLoginFailures } from '../auth/memory-login-failures.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { schemaProblem } from '../errors/schema-error-message.js';
 import type { Companion } from '../server/companion.js';
 import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/admin-repository.js';
-import { type AuditOutcome, type AuditRepository, createAuditRepository } from '../store/audit-repository.js';
+import { createAuditRepository } from '../store/audit-repository.js';
+import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createSessionRepository } from '../store/session-repository.js';
 import { createSettingsRepository, type SettingsRepository } from '../store/settings-repository.js';
 import { adminsRoutes } from './admins-routes.js';
@@ -65,6 +68,8 @@ export const ROLE_RANK: Readonly<Record<AdminRole, number>> = { viewer: 1, admin
 export interface AuditTarget {
   type: string;
   id?: string | null;
+  /** The target's name now (token name, admin username), kept with the entry. */
+  name?: string | null;
 }
 
 export type RoleGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -75,7 +80,7 @@ export interface AdminRouteDeps {
   admins: AdminRepository;
   sessions: AdminSessions;
   settings: SettingsRepository;
-  auditLog: AuditRepository;
+  auditLog: AuditLog;
   throttle: LoginThrottle;
   setupLink: SetupLink | undefined;
   /**
@@ -110,7 +115,7 @@ export interface AdminRouteDeps {
 }
 
 /** Refused attempts before sign-in written to the audit log per address and window. */
-const ANONYMOUS_AUDIT_BUDGET = { maxFailures: 20, windowMs: 15 * 60_000, maxKeys: 10_000 };
+const ANONYMOUS_AUDIT_BUDGET = { maxFailures: 20, windowMs: 15 * 60_000 };
 
 const GUARD = Symbol('companion.adminGuard');
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -149,7 +154,8 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   const admins = createAdminRepository(companion.db);
   const settings = createSettingsRepository(companion.db);
   const auditLog = createAuditRepository(companion.db);
-  const anonymousRefusals = new LoginThrottle(ANONYMOUS_AUDIT_BUDGET);
+  // Kept in memory: a restart may reset how many refusals an address may still write.
+  const anonymousRefusals = new LoginThrottle(new MemoryLoginFailures(), ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
     createSessionRepository(companion.db),
     () => settings.read().sessionIdleMinutes * 60_000,
@@ -168,11 +174,14 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     }
     auditLog.append({
       at: Date.now(),
+      actorKind: 'admin',
       adminId: who.id,
       adminUsername: who.username,
+      osUser: null,
       action,
       targetType: target?.type ?? null,
       targetId: target?.id ?? null,
+      targetName: target?.name ?? null,
       details,
       ip: request.ip,
       outcome,
@@ -236,7 +245,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     sessions,
     settings,
     auditLog,
-    throttle: new LoginThrottle(),
+    throttle: new LoginThrottle(createLoginFailureRepository(companion.db)),
     setupLink: admins.count() === 0 ? new SetupLink() : undefined,
     requireRole,
     signedIn,

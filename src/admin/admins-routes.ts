@@ -23,7 +23,11 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
 
 export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxProvider>();
-  const target = (id: string) => ({ type: 'admin', id });
+  const target = (admin: { id: string; username: string }) => ({
+    type: 'admin',
+    id: admin.id,
+    name: admin.username,
+  });
 
   api.get(
     '/admins',
@@ -53,7 +57,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     async (request, reply) => {
       const { username, password, role } = request.body;
       const admin = await createAdmin(deps.admins, username, password, role);
-      deps.audit(request, 'admin.create', target(admin.id), { username, role });
+      deps.audit(request, 'admin.create', target(admin), { username, role });
       return reply.code(201).send(adminView(admin));
     },
   );
@@ -73,15 +77,16 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     },
     async (request) => {
       const { role, password } = request.body;
+      const before = deps.admins.findById(request.params.id);
       const admin = await changeAdmin(deps.admins, request.params.id, {
         ...(role !== undefined ? { role } : {}),
         ...(password !== undefined ? { password } : {}),
       });
-      if (password !== undefined) deps.sessions.endAllFor(admin.id, deps.signedIn(request));
-      deps.audit(request, 'admin.update', target(admin.id), {
+      const ended = password === undefined ? 0 : deps.sessions.endAllFor(admin.id, deps.signedIn(request));
+      deps.audit(request, 'admin.update', target(admin), {
         username: admin.username,
-        ...(role !== undefined ? { role } : {}),
-        ...(password !== undefined ? { passwordChanged: true } : {}),
+        ...(role !== undefined ? { role: { from: before?.role ?? null, to: admin.role } } : {}),
+        ...(password !== undefined ? { passwordChanged: true, sessionsEnded: ended } : {}),
       });
       return adminView(admin);
     },
@@ -101,7 +106,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     },
     async (request) => {
       const admin = removeAdmin(deps.admins, request.params.id);
-      deps.audit(request, 'admin.delete', target(admin.id), { username: admin.username, role: admin.role });
+      deps.audit(request, 'admin.delete', target(admin), { username: admin.username, role: admin.role });
       return adminView(admin);
     },
   );

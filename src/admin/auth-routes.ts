@@ -75,7 +75,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       );
       request.adminSignedIn = session.signedIn;
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.audit(request, 'login', { type: 'admin', id: admin.id });
+      deps.audit(request, 'login', { type: 'admin', id: admin.id, name: admin.username });
       return sessionAnswer(admin, session.csrfToken);
     },
   );
@@ -89,7 +89,8 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
     async (request, reply) => {
       deps.sessions.end(request.cookies[SESSION_COOKIE]);
       deps.clearSessionCookie(request, reply);
-      deps.audit(request, 'logout', { type: 'admin', id: deps.signedIn(request).admin.id });
+      const { admin } = deps.signedIn(request);
+      deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });
       return reply.code(204).send();
     },
   );

@@ -32,21 +32,35 @@ export class SetupLink {
   }
 
   /**
-   * Holds the link for one attempt: released by `finish(true)` (used up) or `finish(false)`.
+   * Checks a token against the link without using it, so the setup page can say at once
+   * that a link is wrong or expired, before anyone fills in the form.
    * @throws CompanionError 403 setup_refused for a wrong, used or expired token.
    */
-  claim(token: string): { finish(used: boolean): void } {
+  check(token: string): { expiresAt: number } {
     const given = digest(token);
     if (!timingSafeEqual(given, this.hash) || this.used) {
-      throw new CompanionError('setup_refused', 403, 'invalid setup link');
+      throw new CompanionError(
+        'setup_refused',
+        403,
+        'this setup link is wrong: open the whole link the companion printed when it started (it ends with # and a code)',
+      );
     }
     if (this.now() > this.expiresAt) {
       throw new CompanionError(
         'setup_refused',
         403,
-        'the setup link expired: restart the companion for a new one, or run `ollama-companion admin create`',
+        'this setup link has expired (it lasts an hour): restart the companion for a new one, or run `ollama-companion admin create`',
       );
     }
+    return { expiresAt: this.expiresAt };
+  }
+
+  /**
+   * Holds the link for one attempt: released by `finish(true)` (used up) or `finish(false)`.
+   * @throws CompanionError 403 setup_refused for a wrong, used or expired token.
+   */
+  claim(token: string): { finish(used: boolean): void } {
+    this.check(token);
     if (this.busy) throw new CompanionError('conflict', 409, 'setup is already in progress');
     this.busy = true;
     return {
@@ -92,6 +106,11 @@ export function announceSetupLink(
   });
 }
 
+const CheckBody = Type.Object(
+  { setupToken: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
 const SetupBody = Type.Object(
   {
     setupToken: Type.String({ minLength: 1, maxLength: 200 }),
@@ -115,6 +134,26 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       },
     },
     async () => ({ setupNeeded: deps.admins.count() === 0 }),
+  );
+
+  api.post(
+    '/setup/check',
+    {
+      config: { adminPublic: true },
+      schema: {
+        summary: 'Whether a setup token is valid now, without using it (the setup page asks on opening)',
+        tags: ['session'],
+        body: CheckBody,
+        response: { 200: Type.Object({ valid: Type.Literal(true), expiresAt: Type.String() }) },
+      },
+    },
+    async (request) => {
+      if (deps.admins.count() > 0 || !deps.setupLink) {
+        throw new CompanionError('conflict', 409, 'setup is done: sign in instead');
+      }
+      const { expiresAt } = deps.setupLink.check(request.body.setupToken);
+      return { valid: true as const, expiresAt: new Date(expiresAt).toISOString() };
+    },
   );
 
   api.post(
@@ -157,7 +196,14 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         userAgent: request.headers['user-agent'],
       });
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.auditAs(request, admin, 'setup', { type: 'admin', id: admin.id }, { role: 'owner' }, 'ok');
+      deps.auditAs(
+        request,
+        admin,
+        'setup',
+        { type: 'admin', id: admin.id, name: admin.username },
+        { role: 'owner' },
+        'ok',
+      );
       return reply.code(201).send(sessionAnswer(session.signedIn.admin, session.csrfToken));
     },
   );

@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { tokenChangedDetails, tokenCreatedDetails } from '../audit/token-audit.js';
 import { badRequest } from '../errors/companion-error.js';
 import { parseExpiry } from '../policy/expiry.js';
 import type { Token, TokenPolicyInput } from '../policy/token.js';
@@ -94,7 +95,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
   const { companion } = deps;
   const view = (token: Token) => tokenView(token, companion.ledger.usage(token.id));
   const changed = () => companion.directory.reload();
-  const target = (token: Token) => ({ type: 'token', id: token.id });
+  const target = (token: Token) => ({ type: 'token', id: token.id, name: token.name });
 
   api.get(
     '/tokens',
@@ -126,7 +127,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       const policy = toPolicy(fields, Date.now());
       const { token, secret } = companion.tokens.create(name, policy);
       changed();
-      deps.audit(request, 'token.create', target(token), { name, ...fields });
+      deps.audit(request, 'token.create', target(token), tokenCreatedDetails(token));
       return reply.code(201).send({ ...view(token), token: secret });
     },
   );
@@ -161,12 +162,13 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request) => {
       const { name, ...fields } = request.body;
       const policy = toPolicy(fields, Date.now());
-      const token = companion.tokens.update(request.params.id, {
+      const before = companion.tokens.get(request.params.id);
+      const token = companion.tokens.update(before.id, {
         ...policy,
         ...(name !== undefined ? { name } : {}),
       });
       changed();
-      deps.audit(request, 'token.update', target(token), { ...request.body });
+      deps.audit(request, 'token.update', target(token), tokenChangedDetails(before, token));
       return view(token);
     },
   );
@@ -186,7 +188,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request) => {
       const token = companion.tokens.revoke(request.params.id);
       changed();
-      deps.audit(request, 'token.revoke', target(token), { name: token.name });
+      deps.audit(request, 'token.revoke', target(token), null);
       return view(token);
     },
   );

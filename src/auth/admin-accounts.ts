@@ -57,7 +57,11 @@ export async function verifyAdmin(
 }
 
 function lastOwner(): CompanionError {
-  return new CompanionError('conflict', 409, 'the last owner cannot be removed or demoted');
+  return new CompanionError(
+    'conflict',
+    409,
+    'the last owner cannot be removed or demoted: make another admin owner first',
+  );
 }
 
 /**

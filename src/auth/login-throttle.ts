@@ -1,30 +1,51 @@
 /**
  * Slows down password guessing: after `maxFailures` failed sign-ins within `windowMs`
  * for the same account or from the same address, further attempts are refused until
- * the oldest of those failures leaves the window. Held in memory; bounded in size.
+ * the oldest of those failures leaves the window. The failures live in a
+ * `LoginFailureStore`: for sign-in, the data store, so a restart does not lift the
+ * throttle and `admin unlock` on the command line can.
  */
 
 export interface ThrottleOptions {
   maxFailures: number;
   windowMs: number;
-  /** Most keys remembered; the least recently failed are forgotten first. */
-  maxKeys: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, windowMs: 15 * 60_000, maxKeys: 10_000 };
+export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, windowMs: 15 * 60_000 };
+
+/**
+ * Where failures are kept. A failure is recorded under each key its attempt counts
+ * against, with the account the attempt named, so that unlocking an account also takes
+ * back what its failures counted against their addresses.
+ */
+export interface LoginFailureStore {
+  /** Times of the failures under `key` after `since`, oldest first. */
+  recent(key: string, since: number): number[];
+  /**
+   * Records one failure at `at` under each key, for `account` (lower-case; null when the
+   * attempt named none), and forgets failures at or before `forgetBefore`.
+   */
+  add(keys: readonly string[], account: string | null, at: number, forgetBefore: number): void;
+  /** Takes back one failure at `at` under each key (the attempt turned out right). */
+  takeBack(keys: readonly string[], at: number): void;
+  /** Forgets every failure under `key`. */
+  clear(key: string): void;
+  /** Forgets every failure of attempts on `account` (lower-case), under any key. */
+  clearAccount(account: string): void;
+}
+
+const USER = 'user:';
 
 export class LoginThrottle {
-  /** Failure times per key, oldest first. Map order is least recently failed first. */
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
+    private readonly store: LoginFailureStore,
     private readonly options: ThrottleOptions = DEFAULT_THROTTLE,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Keys for one attempt: the account (case-insensitive, as usernames are) and the address. */
   static keys(username: string, address: string): string[] {
-    return [`user:${username.toLowerCase()}`, `addr:${address}`];
+    return [`${USER}${username.toLowerCase()}`, `addr:${address}`];
   }
 
   /** Seconds until an attempt may be made, or undefined when it may be made now. */
@@ -32,7 +53,7 @@ export class LoginThrottle {
     const at = this.now();
     let wait = 0;
     for (const key of keys) {
-      const recent = this.recent(key, at);
+      const recent = this.store.recent(key, at - this.options.windowMs);
       if (recent.length >= this.options.maxFailures) {
         const oldest = recent[recent.length - this.options.maxFailures]!;
         wait = Math.max(wait, oldest + this.options.windowMs - at);
@@ -52,13 +73,9 @@ export class LoginThrottle {
     const at = this.fail(keys);
     return {
       succeeded: () => {
-        for (const key of keys) {
-          const times = this.failures.get(key);
-          const index = times?.lastIndexOf(at) ?? -1;
-          if (times && index !== -1) times.splice(index, 1);
-          if (times?.length === 0) this.failures.delete(key);
-        }
-        if (keys[0] !== undefined) this.forget(keys[0]);
+        this.store.takeBack(keys, at);
+        const account = keys.find((key) => key.startsWith(USER));
+        if (account !== undefined) this.store.clear(account);
       },
     };
   }
@@ -66,33 +83,20 @@ export class LoginThrottle {
   /** Records a failure now for every key; returns its time. */
   fail(keys: readonly string[]): number {
     const at = this.now();
-    for (const key of keys) {
-      const recent = this.recent(key, at);
-      recent.push(at);
-      // Only the last maxFailures matter for the decision.
-      if (recent.length > this.options.maxFailures)
-        recent.splice(0, recent.length - this.options.maxFailures);
-      this.failures.delete(key);
-      this.failures.set(key, recent);
-    }
-    while (this.failures.size > this.options.maxKeys) {
-      const oldest = this.failures.keys().next().value as string;
-      this.failures.delete(oldest);
-    }
+    const account = keys.find((key) => key.startsWith(USER))?.slice(USER.length) ?? null;
+    this.store.add(keys, account, at, at - this.options.windowMs);
     return at;
   }
 
-  /** Clears a key's failures. */
-  forget(key: string): void {
-    this.failures.delete(key);
-  }
-
-  private recent(key: string, at: number): number[] {
-    const times = this.failures.get(key);
-    if (!times) return [];
-    const kept = times.filter((t) => t > at - this.options.windowMs);
-    if (kept.length === 0) this.failures.delete(key);
-    else this.failures.set(key, kept);
-    return kept;
+  /**
+   * Lifts the throttle on an account: its failed sign-ins are forgotten, also as counted
+   * against the addresses they came from. Returns how many failures within the window
+   * counted against the account.
+   */
+  unlock(username: string): number {
+    const account = username.toLowerCase();
+    const counted = this.store.recent(`${USER}${account}`, this.now() - this.options.windowMs).length;
+    this.store.clearAccount(account);
+    return counted;
   }
 }

@@ -1,9 +1,15 @@
-/** `ollama-companion admin …`: admin accounts from the command line. */
+/**
+ * `ollama-companion admin …`: admin accounts from the command line, including the ways
+ * back in when the panel cannot help: a new password, another role, removal, and lifting
+ * the sign-in throttle. Each change is in the audit log as the command line's, and applies
+ * to a running server at its next request (sessions and failures live in the store).
+ */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { createAdmin } from '../auth/admin-accounts.js';
-import { CompanionError } from '../errors/companion-error.js';
-import { ADMIN_ROLES, type AdminRole } from '../store/admin-repository.js';
+import { changeAdmin, createAdmin, removeAdmin } from '../auth/admin-accounts.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
+import { CompanionError, notFound } from '../errors/companion-error.js';
+import { ADMIN_ROLES, type Admin, type AdminRepository, type AdminRole } from '../store/admin-repository.js';
 import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 async function readStdin(): Promise<string> {
@@ -38,39 +44,124 @@ async function readPassword(): Promise<string> {
   return first;
 }
 
+function parseRole(value: string, what: string): AdminRole {
+  if (!ADMIN_ROLES.includes(value as AdminRole)) {
+    throw new CompanionError('bad_request', 400, `${what} expects ${ADMIN_ROLES.join(', ')}`);
+  }
+  return value as AdminRole;
+}
+
+/** @throws CompanionError(not_found) naming the command that lists the accounts. */
+function adminNamed(admins: AdminRepository, username: string): Admin {
+  const found = admins.findByUsername(username);
+  if (!found) throw notFound(`no admin named "${username}" (see: ollama-companion admin list)`);
+  const { passwordHash: _hash, ...admin } = found;
+  return admin;
+}
+
+const target = (admin: Admin) => ({ type: 'admin', id: admin.id, name: admin.username });
+const sessionsText = (n: number) => (n === 1 ? '1 session ended' : `${n} sessions ended`);
+
+const storeFlags = (command: Command): Command =>
+  command.option('--data-dir <dir>', 'data directory').option('--config <file>', 'config file');
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('manage admin accounts');
-  admin
-    .command('create')
-    .description('create an admin; the password is read from stdin when it is not a terminal')
-    .requiredOption('--username <name>', 'sign-in name')
-    .option('--role <role>', `one of ${ADMIN_ROLES.join(', ')}`, 'owner')
-    .option('--data-dir <dir>', 'data directory')
-    .option('--config <file>', 'config file')
+  storeFlags(
+    admin
+      .command('create')
+      .description('create an admin; the password is read from stdin when it is not a terminal')
+      .requiredOption('--username <name>', 'sign-in name')
+      .option('--role <role>', `one of ${ADMIN_ROLES.join(', ')}`, 'owner'),
+  )
     .option(INIT_FLAG, INIT_HELP)
     .action(async (flags: StoreOptions & { username: string; role: string }) => {
-      if (!ADMIN_ROLES.includes(flags.role as AdminRole)) {
-        throw new CompanionError('bad_request', 400, `--role expects ${ADMIN_ROLES.join(', ')}`);
-      }
+      const role = parseRole(flags.role, '--role');
       await withStore(
         flags,
-        async ({ admins }) => {
+        async ({ admins, audit }) => {
           // Asked once the data dir is known to be right, not before a refusal.
           const password = await readPassword();
-          const created = await createAdmin(admins, flags.username, password, flags.role as AdminRole);
+          const created = await createAdmin(admins, flags.username, password, role);
+          audit('admin.create', target(created), { username: created.username, role });
           process.stdout.write(`created ${created.role} ${created.username}\n`);
         },
         { offersInit: true },
       );
     });
-  admin
-    .command('list')
-    .description('list admin accounts')
-    .option('--data-dir <dir>', 'data directory')
-    .option('--config <file>', 'config file')
-    .action((flags: StoreOptions) =>
-      withStore(flags, ({ admins }) => {
-        for (const a of admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
-      }),
-    );
+
+  storeFlags(admin.command('list').description('list admin accounts')).action((flags: StoreOptions) =>
+    withStore(flags, ({ admins }) => {
+      for (const a of admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
+    }),
+  );
+
+  storeFlags(
+    admin
+      .command('reset-password <username>')
+      .description(
+        'set a new password (read from stdin when it is not a terminal); signs the account out everywhere',
+      ),
+  ).action((username: string, flags: StoreOptions) =>
+    withStore(flags, async ({ admins, sessions, audit }) => {
+      const account = adminNamed(admins, username);
+      const password = await readPassword();
+      const changed = await changeAdmin(admins, account.id, { password });
+      const ended = sessions.deleteForAdmin(changed.id);
+      audit('admin.update', target(changed), {
+        username: changed.username,
+        passwordChanged: true,
+        sessionsEnded: ended,
+      });
+      process.stdout.write(`password of ${changed.username} reset; ${sessionsText(ended)}\n`);
+    }),
+  );
+
+  storeFlags(
+    admin
+      .command('role <username> <role>')
+      .description(`change an account's role: ${ADMIN_ROLES.join(', ')}; the last owner stays owner`),
+  ).action((username: string, roleName: string, flags: StoreOptions) => {
+    const role = parseRole(roleName, 'the role');
+    return withStore(flags, async ({ admins, audit }) => {
+      const account = adminNamed(admins, username);
+      if (account.role === role) {
+        process.stdout.write(`${account.username} is ${role} already\n`);
+        return;
+      }
+      const changed = await changeAdmin(admins, account.id, { role });
+      audit('admin.update', target(changed), {
+        username: changed.username,
+        role: { from: account.role, to: changed.role },
+      });
+      process.stdout.write(`${changed.username} is now ${changed.role}\n`);
+    });
+  });
+
+  storeFlags(
+    admin
+      .command('remove <username>')
+      .description('remove an account and end its sessions; the last owner stays'),
+  ).action((username: string, flags: StoreOptions) =>
+    withStore(flags, ({ admins, audit }) => {
+      // Its sessions go with the account (the store deletes them with it).
+      const removed = removeAdmin(admins, adminNamed(admins, username).id);
+      audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
+      process.stdout.write(`removed ${removed.role} ${removed.username}; their sessions ended\n`);
+    }),
+  );
+
+  storeFlags(
+    admin
+      .command('unlock <username>')
+      .description('lift the sign-in throttle on an account: its failed sign-ins are forgotten'),
+  ).action((username: string, flags: StoreOptions) =>
+    withStore(flags, ({ admins, loginFailures, audit }) => {
+      const account = adminNamed(admins, username);
+      const forgotten = new LoginThrottle(loginFailures).unlock(account.username);
+      audit('admin.unlock', target(account), { username: account.username, failuresForgotten: forgotten });
+      const failures = forgotten === 1 ? '1 failed sign-in' : `${forgotten} failed sign-ins`;
+      process.stdout.write(`unlocked ${account.username}: ${failures} forgotten\n`);
+    }),
+  );
 }

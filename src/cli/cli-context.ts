@@ -1,20 +1,26 @@
 /**
- * What CLI commands share: resolving the data dir through the config module and
- * opening the store the running server also uses. The store must exist already (made by
- * `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
+ * What CLI commands share: resolving the data dir through the config module, opening
+ * the store the running server also uses, and recording what they change in the audit
+ * log as actions of the command line run by the OS user. The store must exist already
+ * (made by `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
  */
+import type { LoginFailureStore } from '../auth/login-throttle.js';
 import { loadConfig } from '../config/load-config.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
 import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
+import { createAuditRepository } from '../store/audit-repository.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
   createHistorySearchRepository,
   type HistorySearchRepository,
 } from '../store/history-search-repository.js';
+import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
+import { createSessionRepository, type SessionRepository } from '../store/session-repository.js';
 import { createTokenRepository } from '../store/token-repository.js';
+import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';
 import { rememberSettings } from './startup-errors.js';
 
@@ -29,14 +35,27 @@ export interface StoreOptions {
 export const INIT_FLAG = '--init';
 export const INIT_HELP = 'create the data dir and its database when there is none yet';
 
+export interface CliTarget {
+  type: string;
+  /** Absent for actions on a whole kind of thing (an export of the history). */
+  id?: string;
+  name?: string;
+}
+
 export interface CliStore {
   db: Db;
   nodeId: string;
   tokens: TokenService;
   admins: AdminRepository;
+  sessions: SessionRepository;
+  loginFailures: LoginFailureStore;
   history: HistoryRepository;
   /** Made on first use: only `history` commands read through it. */
   readonly historySearch: HistorySearchRepository;
+  /** Appends a done action to the audit log, by the command line and this OS user. */
+  audit(action: string, target: CliTarget, details: Record<string, unknown> | null): void;
+  /** Runs `fn` in one write transaction, so a change and its audit entry land together. */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -55,16 +74,36 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
   let historySearch: HistorySearchRepository | undefined;
+  const auditLog = createAuditRepository(db);
+  const osUser = osUserName();
   return {
     db,
     nodeId,
     tokens: createTokenService(createTokenRepository(db), nodeId, windowStart),
     admins: createAdminRepository(db),
+    sessions: createSessionRepository(db),
+    loginFailures: createLoginFailureRepository(db),
     history: createHistoryRepository(db, nodeId),
     get historySearch() {
       historySearch ??= createHistorySearchRepository(db);
       return historySearch;
     },
+    audit: (action, target, details) =>
+      void auditLog.append({
+        at: Date.now(),
+        actorKind: 'cli',
+        adminId: null,
+        adminUsername: null,
+        osUser,
+        action,
+        targetType: target.type,
+        targetId: target.id ?? null,
+        targetName: target.name ?? null,
+        details,
+        ip: null,
+        outcome: 'ok',
+      }),
+    transaction: (fn) => db.transaction(fn).immediate(),
     close: () => db.close(),
   };
 }

@@ -50,7 +50,7 @@ export function registerHistoryCommands(program: Command): void {
       if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format))
         throw badRequest(`--format: expected one of ${EXPORT_FORMATS.join(', ')}`);
       const format = flags.format as ExportFormat;
-      return withStore(flags, async ({ tokens, historySearch }) => {
+      return withStore(flags, async ({ tokens, historySearch, audit }) => {
         const filter = historyFilter(
           { ...flags, q: flags.search },
           {
@@ -65,6 +65,9 @@ export function registerHistoryCommands(program: Command): void {
           const waiting = write(chunk);
           if (waiting) await waiting;
         }
+        // Recorded as the admin API records its exports: who took a copy, and of what.
+        const { dataDir: _dir, config: _config, ...asked } = flags;
+        audit('history.export', { type: 'history' }, asked);
       });
     });
 }

@@ -1,5 +1,9 @@
-/** `ollama-companion token …`: create, list, show, update and revoke tokens. */
+/**
+ * `ollama-companion token …`: create, list, show, update and revoke tokens. Each change
+ * is in the audit log as the command line's, with the same details the admin API records.
+ */
 import { type Command, Option } from 'commander';
+import { tokenChangedDetails, tokenCreatedDetails } from '../audit/token-audit.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { parseExpiry } from '../policy/expiry.js';
 import {
@@ -130,6 +134,8 @@ function describe(token: Token, usage: Record<QuotaWindow, number>): string {
   ].join('\n');
 }
 
+const target = (token: Token) => ({ type: 'token', id: token.id, name: token.name });
+
 type PolicyUse = 'create' | 'update';
 
 /**
@@ -187,8 +193,13 @@ export function registerTokenCommands(program: Command): void {
     .action((flags: PolicyFlags & { name: string }) =>
       withStore(
         flags,
-        ({ tokens }) => {
-          const { token: created, secret } = tokens.create(flags.name, policyFrom(flags));
+        ({ tokens, audit, transaction }) => {
+          const policy = policyFrom(flags);
+          const { token: created, secret } = transaction(() => {
+            const made = tokens.create(flags.name, policy);
+            audit('token.create', target(made.token), tokenCreatedDetails(made.token));
+            return made;
+          });
           const out = flags.json ? JSON.stringify({ ...view(created), token: secret }, null, 2) : secret;
           process.stdout.write(`${out}\n`);
         },
@@ -262,10 +273,13 @@ export function registerTokenCommands(program: Command): void {
       new Option('--disable', 'disable the token (revocable later, or re-enabled)').conflicts('enable'),
     )
     .action((nameOrId: string, flags: PolicyFlags) =>
-      withStore(flags, ({ tokens }) => {
-        const updated = tokens.update(nameOrId, {
-          ...policyFrom(flags),
-          ...(flags.name ? { name: flags.name } : {}),
+      withStore(flags, ({ tokens, audit, transaction }) => {
+        const changes = { ...policyFrom(flags), ...(flags.name ? { name: flags.name } : {}) };
+        const updated = transaction(() => {
+          const before = tokens.get(nameOrId);
+          const after = tokens.update(before.id, changes);
+          audit('token.update', target(after), tokenChangedDetails(before, after));
+          return after;
         });
         const usage = tokens.usage(updated.id);
         process.stdout.write(
@@ -280,8 +294,12 @@ export function registerTokenCommands(program: Command): void {
     .option('--data-dir <dir>', 'data directory')
     .option('--config <file>', 'config file')
     .action((nameOrId: string, flags: StoreOptions) =>
-      withStore(flags, ({ tokens }) => {
-        const revoked = tokens.revoke(nameOrId);
+      withStore(flags, ({ tokens, audit, transaction }) => {
+        const revoked = transaction(() => {
+          const token = tokens.revoke(nameOrId);
+          audit('token.revoke', target(token), null);
+          return token;
+        });
         process.stdout.write(`revoked ${revoked.name} (${revoked.prefix})\n`);
       }),
     );

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { createAuditRepository } from './audit-repository.js';
 import { openDatabase } from './database.js';
 import { createSettingsRepository, DEFAULT_SETTINGS } from './settings-repository.js';
 
@@ -40,39 +39,4 @@ test('a stored value that is unreadable or out of range reads as its default', (
   put.run('historyMaxRecords', '{not json');
   put.run('somethingElse', '1');
   assert.deepEqual(createSettingsRepository(db).read(), DEFAULT_SETTINGS);
-});
-
-test('the audit log pages newest first and filters', (t) => {
-  const { db } = database(t);
-  const audit = createAuditRepository(db);
-  for (let i = 0; i < 5; i++) {
-    audit.append({
-      at: i,
-      adminId: 'a1',
-      adminUsername: 'olivia',
-      action: i % 2 ? 'token.create' : 'login',
-      targetType: null,
-      targetId: null,
-      details: { i },
-      ip: '10.0.0.1',
-      outcome: i === 4 ? 'denied' : 'ok',
-    });
-  }
-  const first = audit.list({ limit: 2 });
-  assert.deepEqual(
-    first.map((e) => e.details?.i),
-    [4, 3],
-  );
-  assert.deepEqual(
-    audit.list({ limit: 10, before: first[1]!.id }).map((e) => e.details?.i),
-    [2, 1, 0],
-  );
-  assert.deepEqual(
-    audit.list({ limit: 10, action: 'token.create' }).map((e) => e.details?.i),
-    [3, 1],
-  );
-  assert.deepEqual(
-    audit.list({ limit: 10, outcome: 'denied' }).map((e) => e.details?.i),
-    [4],
-  );
 });

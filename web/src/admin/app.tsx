@@ -1,6 +1,7 @@
 /**
  * The admin panel's shell: finds out who is signed in, shows the sign-in or setup page
- * when nobody is, and otherwise the page for the current path inside the layout.
+ * when nobody is (or, while no admin exists at all, how to create the first one), and
+ * otherwise the page for the current path inside the layout.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { Loading } from '../components/notice.js';
@@ -14,6 +15,7 @@ import { ConversationPage } from './pages/conversation-page.js';
 import { DashboardPage } from './pages/dashboard-page.js';
 import { HistoryPage } from './pages/history-page.js';
 import { LoginPage } from './pages/login-page.js';
+import { NoAdminPage } from './pages/no-admin-page.js';
 import { SettingsPage } from './pages/settings-page.js';
 import { SetupPage } from './pages/setup-page.js';
 import { TokensPage } from './pages/tokens-page.js';
@@ -52,6 +54,8 @@ function Page({ path, session }: { path: string; session: Session }) {
 export function App() {
   const location = useLocation();
   const [session, setSession] = useState<Session | null | undefined>(undefined);
+  /** Whether no admin exists yet; asked only when nobody is signed in. */
+  const [setupNeeded, setSetupNeeded] = useState<boolean | undefined>(undefined);
 
   useEffect(() => interceptLinks(`${BASE}/`), []);
   useEffect(() => {
@@ -67,6 +71,19 @@ export function App() {
       () => setSession(null),
     );
   }, []);
+  // Asked again each time nobody is signed in: an admin may have been created meanwhile.
+  useEffect(() => {
+    if (session !== null) return;
+    let current = true;
+    setSetupNeeded(undefined);
+    api.get<{ setupNeeded: boolean }>('/setup').then(
+      (answer) => current && setSetupNeeded(answer.setupNeeded),
+      () => current && setSetupNeeded(false),
+    );
+    return () => {
+      current = false;
+    };
+  }, [session]);
 
   const path = location.path.startsWith(BASE) ? location.path.slice(BASE.length) || '/' : '/';
   const signedIn = (s: Session) => {
@@ -75,14 +92,16 @@ export function App() {
   };
 
   if (path === '/setup') return <SetupPage onSignedIn={signedIn} />;
-  if (session === undefined) {
+  if (session === undefined || (session === null && setupNeeded === undefined)) {
     return (
       <main id="main" class="center">
         <Loading />
       </main>
     );
   }
-  if (session === null) return <LoginPage onSignedIn={signedIn} />;
+  if (session === null) {
+    return setupNeeded ? <NoAdminPage /> : <LoginPage onSignedIn={signedIn} />;
+  }
   return (
     <Layout session={session} path={path} onSignedOut={() => setSession(null)}>
       <Page path={path} session={session} />

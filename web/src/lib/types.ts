@@ -136,14 +136,26 @@ export interface OllamaStatus {
 export interface AuditEntry {
   id: number;
   at: number | string;
+  /** The admin's username, or cli:<os user> for the command line. */
+  actor?: string | null;
+  actorKind?: 'admin' | 'cli';
   adminId?: string | null;
   adminUsername?: string | null;
+  osUser?: string | null;
   action: string;
   targetType?: string | null;
   targetId?: string | null;
+  targetName?: string | null;
+  /** The details in words. */
+  summary?: string;
   details?: unknown;
   ip?: string | null;
   outcome: string;
+}
+
+export interface AuditFacets {
+  actors: { actor: string; kind: 'admin' | 'cli' }[];
+  actions: string[];
 }
 
 export interface Settings {

@@ -3,7 +3,7 @@
  * with links to each conversation and export of the current selection. The filters live
  * in the query string; a change searches again, and the matches are marked.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   type Filters,
   filtersFrom,
@@ -33,6 +33,8 @@ export function HistoryPage() {
   const location = useLocation();
   const filters = filtersFrom(location.query);
   const key = filtersToQuery(filters);
+  const keyRef = useRef(key);
+  keyRef.current = key;
   const [items, setItems] = useState<HistoryItem[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -77,12 +79,15 @@ export function HistoryPage() {
 
   const more = async () => {
     if (!next) return;
+    const asked = key;
     try {
       const page = await api.get<Page<HistoryItem>>('/history', {
         ...apiFilters(filters),
         limit: 50,
         cursor: next,
       });
+      // A page for filters already left behind would mix two searches.
+      if (asked !== keyRef.current) return;
       setItems((old) => [...(old ?? []), ...page.items]);
       setNext(page.next);
     } catch (e) {

@@ -1,11 +1,13 @@
 /**
  * Creating the first owner through the one-time setup link. The setup token arrives in
  * the URL fragment (`/admin/setup#<token>`, never sent to servers or logs) or as
- * `?token=`; it is taken out of the address bar as soon as it has been read.
+ * `?token=`; it is taken out of the address bar as soon as it has been read. The page
+ * asks the server at once whether the link is valid, so a wrong or expired link says so
+ * before anyone fills in the form.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorNote } from '../../components/notice.js';
-import { api, messageOf } from '../../lib/api.js';
+import { ErrorNote, Loading } from '../../components/notice.js';
+import { ApiError, api, messageOf } from '../../lib/api.js';
 import { navigate } from '../../lib/router.js';
 import type { Session } from '../../lib/types.js';
 
@@ -27,11 +29,22 @@ export function SetupPage({ onSignedIn }: { onSignedIn: (session: Session) => vo
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [needed, setNeeded] = useState(true);
+  /** Whether the server accepts the link: undefined while asking, else true or its refusal. */
+  const [link, setLink] = useState<true | string | undefined>(undefined);
 
   useEffect(() => {
     api.get<{ setupNeeded: boolean }>('/setup').then(
       (answer) => setNeeded(answer.setupNeeded),
       () => {},
+    );
+    if (!setupToken) return;
+    api.post<{ valid: true }>('/setup/check', { setupToken }).then(
+      () => setLink(true),
+      (e) => {
+        // Setup done already: the note below says so and links to sign-in.
+        if (e instanceof ApiError && e.status === 409) setNeeded(false);
+        setLink(messageOf(e));
+      },
     );
   }, []);
 
@@ -62,6 +75,12 @@ export function SetupPage({ onSignedIn }: { onSignedIn: (session: Session) => vo
         {!needed ? (
           <p class="note">
             The first owner exists already. <a href="/admin/">Sign in</a> instead.
+          </p>
+        ) : setupToken && link === undefined ? (
+          <Loading what="Checking the setup link" />
+        ) : setupToken && link !== true ? (
+          <p class="note error" role="alert">
+            {link}
           </p>
         ) : setupToken ? (
           <form onSubmit={submit}>
