@@ -69,6 +69,13 @@ test('token and admin commands are in the audit log as cli:<os user>, with names
   }
   ok(await run(['token', 'create', '--name', 'shared'], { uid: NOBODY, gid: NOBODY }), 'as nobody');
   ok(await run(['history', 'export', '--format', 'csv', '--status', 'ok']), 'history export');
+  // Under sudo the person behind root is named; a non-root caller cannot claim one.
+  const sudo = { env: { ...process.env, SUDO_USER: 'olivia' } };
+  ok(await run(['token', 'create', '--name', 'sudoed'], sudo), 'as root under sudo');
+  ok(
+    await run(['token', 'create', '--name', 'claimed'], { uid: NOBODY, gid: NOBODY, ...sudo }),
+    'as nobody claiming sudo',
+  );
 
   const emulator = await emulatorFor(t);
   const server = await startCompanion(t, emulator.url, { dataDir });
@@ -81,6 +88,8 @@ test('token and admin commands are in the audit log as cli:<os user>, with names
   assert.deepEqual(
     all.body.items.map((e) => [e.actor, e.action, e.targetType, e.targetName]),
     [
+      ['cli:nobody', 'token.create', 'token', 'claimed'],
+      ['cli:root (sudo: olivia)', 'token.create', 'token', 'sudoed'],
       ['cli:root', 'history.export', 'history', null],
       ['cli:nobody', 'token.create', 'token', 'shared'],
       ['cli:root', 'admin.create', 'admin', 'victor'],
@@ -96,7 +105,7 @@ test('token and admin commands are in the audit log as cli:<os user>, with names
     assert.equal(entry.ip, null, 'no address: it came from the machine itself');
     assert.equal(entry.outcome, 'ok');
   }
-  const [exported, , victor, , revoked, updated, created] = all.body.items;
+  const [, , exported, , victor, , revoked, updated, created] = all.body.items;
   assert.match(exported!.summary, /status: ok/, 'what was exported, in words');
   assert.equal(created!.summary, 'models: llama3.2:*; scopes: inference, embeddings, read; calls/day: 100');
   assert.equal(updated!.summary, 'models: llama3.2:* → *');
@@ -106,11 +115,14 @@ test('token and admin commands are in the audit log as cli:<os user>, with names
   const nobody = await owner.call<{ items: AuditItem[] }>('GET', '/admin/api/audit?actor=cli:nobody');
   assert.deepEqual(
     nobody.body.items.map((e) => [e.osUser, e.action]),
-    [['nobody', 'token.create']],
+    [
+      ['nobody', 'token.create'],
+      ['nobody', 'token.create'],
+    ],
   );
   const facets = await owner.call<{ actors: { actor: string }[] }>('GET', '/admin/api/audit/facets');
   assert.deepEqual(
     facets.body.actors.map((a) => a.actor),
-    ['olivia', 'cli:nobody', 'cli:root'],
+    ['olivia', 'cli:nobody', 'cli:root', 'cli:root (sudo: olivia)'],
   );
 });

@@ -6,6 +6,7 @@
  */
 import type { LoginFailureStore } from '../auth/login-throttle.js';
 import { loadConfig } from '../config/load-config.js';
+import { sudoUser } from '../config/sudo-user.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
 import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
@@ -75,7 +76,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   const nodeId = createMetaRepository(db).nodeId();
   let historySearch: HistorySearchRepository | undefined;
   const auditLog = createAuditRepository(db);
-  const osUser = osUserName();
+  const osUser = osUserName(sudoUser());
   return {
     db,
     nodeId,
