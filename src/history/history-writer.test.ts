@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import pino from 'pino';
 import type { HistoryBatch, HistoryRepository } from '../store/history-repository.js';
 import type { UsageCount } from '../store/token-repository.js';
@@ -524,58 +524,92 @@ test('close retries a store that recovers meanwhile and loses nothing', async ()
   assert.deepEqual(sink.stored, [`whole ${record.id}`]);
 });
 
+/**
+ * Virtual time for the scheduling tests: the writer's clock and every `setTimeout` move
+ * only when the test advances them, one millisecond at a time, with pending promise
+ * callbacks run in between, so a busy machine cannot change what the test sees.
+ */
+function virtualTime(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let at = 0;
+  const step = async () => {
+    at += 1;
+    t.mock.timers.tick(1);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return {
+    clock: () => at,
+    async advance(ms: number) {
+      for (let i = 0; i < ms; i++) await step();
+    },
+    /** Advances time until `promise` settles (at most a minute of virtual time). */
+    async until(promise: Promise<unknown>) {
+      let settled = false;
+      void promise.finally(() => {
+        settled = true;
+      });
+      for (let i = 0; i < 60_000 && !settled; i++) await step();
+      assert.ok(settled, 'still waiting after a minute');
+      await promise;
+    },
+  };
+}
+
 test('a record that becomes due while a slow batch is written is on disk within flushMs of its end', async (t) => {
+  const time = virtualTime(t);
   const flushMs = 100;
   const committed = new Map<string, number>();
   // Transactions of 30 ms, one after the other, as a busy writer thread's can be.
   const writer = new HistoryWriter(
     threadLikeSink(30, (batch) => {
-      for (const f of batch.finished) committed.set(f.start.id, performance.now());
+      for (const f of batch.finished) committed.set(f.start.id, time.clock());
     }),
     flushMs,
     silent,
+    { clock: time.clock },
   );
   const ended = new Map<string, number>();
   // A record ends every 5 ms for a second.
   for (let i = 0; i < 200; i++) {
     const r = start();
     writer.begin(r).finish(end());
-    ended.set(r.id, performance.now());
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    ended.set(r.id, time.clock());
+    await time.advance(5);
   }
-  await writer.close();
+  await time.until(writer.close());
   const lateness = [...ended].map(([id, at]) => committed.get(id)! - at);
   const worst = Math.max(...lateness);
-  t.diagnostic(`the latest commit came ${worst.toFixed(0)} ms after its record's end`);
-  assert.ok(worst <= flushMs, `a record was committed ${worst.toFixed(0)} ms after its end`);
+  t.diagnostic(`the latest commit came ${worst} ms after its record's end`);
+  assert.ok(worst <= flushMs, `a record was committed ${worst} ms after its end`);
 });
 
 test('a batch does not wait for the answer to the one before: commits stay within flushMs when answers come back late', async (t) => {
+  const time = virtualTime(t);
   const flushMs = 100;
   const committed = new Map<string, number>();
   const writer = new HistoryWriter(
     {
       writeBatch(batch) {
         // Committed on arrival; the answer takes 150 ms to come back, as on a busy request thread.
-        const at = performance.now();
-        for (const f of batch.finished) committed.set(f.start.id, at);
+        for (const f of batch.finished) committed.set(f.start.id, time.clock());
         return new Promise<WriteReceipt>((resolve) => setTimeout(() => resolve({ commitMs: 1 }), 150));
       },
     },
     flushMs,
     silent,
+    { clock: time.clock },
   );
   const ended = new Map<string, number>();
   for (let i = 0; i < 100; i++) {
     const r = start();
     writer.begin(r).finish(end());
-    ended.set(r.id, performance.now());
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    ended.set(r.id, time.clock());
+    await time.advance(5);
   }
-  await writer.close();
+  await time.until(writer.close());
   const worst = Math.max(...[...ended].map(([id, at]) => committed.get(id)! - at));
-  t.diagnostic(`the latest commit came ${worst.toFixed(0)} ms after its record's end`);
-  assert.ok(worst <= flushMs, `a record was committed ${worst.toFixed(0)} ms after its end`);
+  t.diagnostic(`the latest commit came ${worst} ms after its record's end`);
+  assert.ok(worst <= flushMs, `a record was committed ${worst} ms after its end`);
 });
 
 test('a finish whose start is on its way waits for that answer, then completes the row', async () => {

@@ -94,6 +94,8 @@ export interface HistoryWriterHooks {
   onDropped?: (records: number, reason: DropReason) => void;
   /** A record was stored with parts summarised (too deep) or reduced (its write failed). */
   onSummarised?: (records: number) => void;
+  /** Monotonic milliseconds (performance.now() unless given; tests drive it by hand). */
+  clock?: () => number;
 }
 
 export interface HistoryWriterLimits {
@@ -142,7 +144,6 @@ interface Piece {
 }
 
 const usageKey = (u: UsageCount) => `${u.tokenId}\u0000${u.window}`;
-const now = () => performance.now();
 
 function note(reason: string): string {
   return `[not stored: ${reason.length > 200 ? `${reason.slice(0, 200)}…` : reason}]`;
@@ -175,7 +176,7 @@ export class HistoryWriter {
   private batches = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  /** When `timer` fires (performance.now() time). */
+  /** When `timer` fires, on `now`'s clock. */
   private timerAt = 0;
   private closed = false;
   private readonly limits: HistoryWriterLimits;
@@ -191,6 +192,7 @@ export class HistoryWriter {
   /** The backlog reached its bound and the oldest records are being dropped (said once). */
   private overflowing = false;
   private lostAtClose = 0;
+  private readonly now: () => number;
 
   constructor(
     private readonly sink: HistorySink,
@@ -202,6 +204,7 @@ export class HistoryWriter {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.backlog = new HistoryBacklog(this.limits);
     this.commitEstimateMs = flushMs / 4;
+    this.now = hooks.clock ?? (() => performance.now());
   }
 
   /** Records waiting to be written (not counting those on their way). */
@@ -235,7 +238,7 @@ export class HistoryWriter {
     const pending: Pending = {
       start,
       startState: 'unsent',
-      dueAt: now() + this.flushMs / 2,
+      dueAt: this.now() + this.flushMs / 2,
       bytes: RECORD_OVERHEAD_BYTES + request.bytes,
       seq: 0,
     };
@@ -246,7 +249,7 @@ export class HistoryWriter {
         if (pending.end) return;
         const bounded = this.bounded(end);
         pending.end = bounded.end;
-        pending.dueAt = now();
+        pending.dueAt = this.now();
         pending.bytes += bounded.bytes;
         this.running.delete(start.id);
         this.dropped(this.backlog.push(pending));
@@ -351,7 +354,7 @@ export class HistoryWriter {
       if (oldest === undefined || pending.dueAt < oldest) oldest = pending.dueAt;
       break; // the map keeps start order: the first unsent start is the oldest
     }
-    if (oldest === undefined && this.usage.size > 0) oldest = now();
+    if (oldest === undefined && this.usage.size > 0) oldest = this.now();
     return oldest;
   }
 
@@ -361,7 +364,7 @@ export class HistoryWriter {
   }
 
   private arm(ms: number): void {
-    this.timerAt = now() + ms;
+    this.timerAt = this.now() + ms;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.refused) {
@@ -376,7 +379,7 @@ export class HistoryWriter {
   }
 
   /** Something becomes due at `dueAt` (now unless said). */
-  private schedule(dueAt = now()): void {
+  private schedule(dueAt = this.now()): void {
     if (this.closed) {
       void this.flush();
       return;
@@ -389,7 +392,7 @@ export class HistoryWriter {
       if (this.timerAt <= at) return;
       this.clearTimer();
     }
-    this.arm(Math.max(0, at - now()));
+    this.arm(Math.max(0, at - this.now()));
   }
 
   /** After a write: the next one, timed from the oldest record still waiting. */
@@ -402,7 +405,7 @@ export class HistoryWriter {
     const oldest = this.oldestDueAt();
     if (oldest === undefined) return;
     // Catching up after a failure: the backlog is written batch after batch.
-    this.arm(this.failing ? 0 : Math.max(0, oldest + this.delayMs() - now()));
+    this.arm(this.failing ? 0 : Math.max(0, oldest + this.delayMs() - this.now()));
   }
 
   /**
@@ -430,7 +433,7 @@ export class HistoryWriter {
     for (const u of this.hooks.usage?.() ?? []) this.usage.set(usageKey(u), u);
     const maxRecords = this.refused ? this.limits.probeRecords : this.limits.batchRecords;
     const starts: Pending[] = [];
-    const at = now();
+    const at = this.now();
     for (const pending of this.running.values()) {
       if (pending.startState !== 'unsent') continue;
       // The map keeps start order, and every start is due the same time after it began.
@@ -457,7 +460,7 @@ export class HistoryWriter {
     const pieces: Piece[] = [batch];
     while (pieces.length > 0) {
       const piece = pieces.shift()!;
-      const started = now();
+      const started = this.now();
       let receipt: WriteReceipt | undefined;
       try {
         const urgent = started - this.oldestIn(piece) > this.delayMs() + this.flushMs * 0.1;
@@ -475,13 +478,13 @@ export class HistoryWriter {
         pieces.unshift(...this.isolate(piece, error as Error));
         continue;
       }
-      this.written(piece, receipt ? receipt.commitMs : now() - started);
+      this.written(piece, receipt ? receipt.commitMs : this.now() - started);
     }
   }
 
   /** When the oldest record of a piece became due (now for counters alone). */
   private oldestIn(piece: Piece): number {
-    let oldest = now();
+    let oldest = this.now();
     for (const p of piece.starts) if (p.dueAt < oldest) oldest = p.dueAt;
     for (const p of piece.finished) if (p.dueAt < oldest) oldest = p.dueAt;
     return oldest;
