@@ -126,8 +126,7 @@ test('a token created through the API answers its secret once and works at once 
   const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
     name: 'laptop',
     models: ['llama3.2'],
-    callsPerDay: 50,
-    maxConcurrent: 2,
+    limits: { day: 50, maxConcurrent: 2 },
     historyMode: 'full',
   });
   assert.equal(created.status, 201);
@@ -159,8 +158,7 @@ test('each token shows its usage against its quotas', async (t) => {
   const { server, owner } = await setup(t);
   const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
     name: 'metered',
-    maxCalls: 10,
-    callsPerHour: 5,
+    limits: { total: 10, hour: 5 },
   });
   const ollama = ollamaClient(server, created.body.token!);
   await ask(ollama, 'one');
@@ -183,14 +181,14 @@ test('PATCH limits take effect on the very next request', async (t) => {
   await ask(ollama, 'second');
 
   const patched = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, {
-    maxCalls: 2,
+    limits: { total: 2 },
   });
   assert.equal(patched.status, 200);
   assert.equal(patched.body.limits.total, 2);
   await assert.rejects(ask(ollama, 'third'), (error) => statusOf(error) === 429);
 
   const lifted = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, {
-    maxCalls: null,
+    limits: { total: null },
     models: ['qwen3:*'],
   });
   assert.equal(lifted.body.limits.total, null);
@@ -205,6 +203,106 @@ test('PATCH limits take effect on the very next request', async (t) => {
   await assert.rejects(ask(ollama, 'disabled'), (error) => statusOf(error) === 403);
   await owner.call('PATCH', `/admin/api/tokens/${created.body.id}`, { enabled: true });
   assert.equal((await ask(ollama, 'back')).message.content, 'Echo: back');
+});
+
+test('a token as GET answers it is accepted back verbatim by PATCH and changes nothing', async (t) => {
+  const { owner } = await setup(t);
+  const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
+    name: 'round-trip',
+    models: ['llama3.2', 'qwen3:*'],
+    scopes: ['inference', 'read'],
+    limits: { total: 1000, minute: 5, hour: 60, day: 500, month: null, maxConcurrent: 2 },
+    expires: '30d',
+    historyMode: 'metadata',
+  });
+  assert.equal(created.status, 201);
+  const shown = await owner.call<TokenBody>('GET', `/admin/api/tokens/${created.body.id}`);
+  assert.deepEqual(shown.body.limits, {
+    total: 1000,
+    minute: 5,
+    hour: 60,
+    day: 500,
+    month: null,
+    maxConcurrent: 2,
+  });
+
+  const sentBack = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, shown.body);
+  assert.equal(sentBack.status, 200, sentBack.text);
+  const { updatedAt: _before, ...unchanged } = shown.body as TokenBody & { updatedAt: string };
+  const { updatedAt: _after, ...after } = sentBack.body as TokenBody & { updatedAt: string };
+  assert.deepEqual(after, unchanged);
+
+  // Edit one limit in the answer and send it all back: only that limit changes.
+  const edited = { ...shown.body, limits: { ...shown.body.limits, day: 20 } };
+  const changed = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, edited);
+  assert.equal(changed.status, 200, changed.text);
+  assert.deepEqual(changed.body.limits, { ...shown.body.limits, day: 20 });
+  assert.equal(changed.body.expiresAt, shown.body.expiresAt);
+
+  // Another token's answer sent to this token's address is refused, not half applied.
+  await owner.call<TokenBody>('POST', '/admin/api/tokens', { name: 'other' });
+  const other = await owner.call<TokenBody>('GET', '/admin/api/tokens/other');
+  const crossed = await owner.call<{ error: { message: string } }>(
+    'PATCH',
+    `/admin/api/tokens/${created.body.id}`,
+    other.body,
+  );
+  assert.equal(crossed.status, 400);
+  assert.match(crossed.body.error.message, /is not the id of token "round-trip"/);
+});
+
+test('an expired token sent back as GET answers it is accepted: its own past expiry is no change', async (t) => {
+  const { owner } = await setup(t);
+  const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
+    name: 'lapsing',
+    expiresAt: new Date(Date.now() + 1000).toISOString(),
+  });
+  const shown = await eventually(async () => {
+    const answer = await owner.call<TokenBody>('GET', `/admin/api/tokens/${created.body.id}`);
+    return answer.body.status === 'expired' ? answer : undefined;
+  });
+  const sentBack = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, {
+    ...shown.body,
+    limits: { ...shown.body.limits, day: 3 },
+  });
+  assert.equal(sentBack.status, 200, sentBack.text);
+  assert.equal(sentBack.body.limits.day, 3);
+  assert.equal(sentBack.body.expiresAt, shown.body.expiresAt);
+});
+
+test('the older flat limit names (callsPerDay, maxCalls, …) are still read, as their limits key', async (t) => {
+  const { owner } = await setup(t);
+  const created = await owner.call<TokenBody>('POST', '/admin/api/tokens', {
+    name: 'old-script',
+    maxCalls: 100,
+    callsPerMinute: 1,
+    callsPerHour: 2,
+    callsPerDay: 3,
+    callsPerMonth: 4,
+    maxConcurrent: 5,
+  });
+  assert.equal(created.status, 201, created.text);
+  assert.deepEqual(created.body.limits, {
+    total: 100,
+    minute: 1,
+    hour: 2,
+    day: 3,
+    month: 4,
+    maxConcurrent: 5,
+  });
+  const patched = await owner.call<TokenBody>('PATCH', `/admin/api/tokens/${created.body.id}`, {
+    callsPerDay: null,
+    limits: { hour: 20 },
+  });
+  assert.equal(patched.status, 200, patched.text);
+  assert.deepEqual(patched.body.limits, {
+    total: 100,
+    minute: 1,
+    hour: 20,
+    day: null,
+    month: 4,
+    maxConcurrent: 5,
+  });
 });
 
 test('DELETE revokes a token at once: its client gets 401 and it cannot come back', async (t) => {
@@ -228,8 +326,22 @@ test('token fields are validated and refusals come back in the admin error shape
   const { owner } = await setup(t);
   const cases: [unknown, RegExp][] = [
     [{ name: 'a', scopes: ['everything'] }, /scopes/],
+    [{ name: 'a', limits: { total: -1 } }, /^limits\.total must be a whole number of 0 or more, or null$/],
+    [{ name: 'a', limits: { day: 2.5 } }, /^limits\.day must be a whole number of 0 or more, or null$/],
+    [
+      { name: 'a', limits: { maxConcurrent: 0 } },
+      /^limits\.maxConcurrent must be a whole number of 1 or more/,
+    ],
+    [
+      { name: 'a', limits: { week: 3 } },
+      /^limits\.week is not a known field; limits takes total, minute, hour, day, month, maxConcurrent$/,
+    ],
+    [
+      { name: 'a', limits: 100 },
+      /^limits must be an object with total, minute, hour, day, month, maxConcurrent$/,
+    ],
+    [{ name: 'a', limits: { day: 5 }, callsPerDay: 5 }, /either limits\.day or callsPerDay/],
     [{ name: 'a', maxCalls: -1 }, /maxCalls/],
-    [{ name: 'a', maxConcurrent: 0 }, /maxConcurrent/],
     [{ name: 'a', colour: 'blue' }, /colour/],
     [{ name: 'a', expiresAt: 'tomorrow-ish' }, /expiresAt/],
     [{ name: 'a', expiresAt: '2001-01-01T00:00:00Z' }, /past/],
@@ -608,15 +720,7 @@ test('the OpenAPI description lists every admin route', async (t) => {
     requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } };
   };
   const fields = Object.keys(createToken.requestBody.content['application/json'].schema.properties);
-  for (const field of [
-    'name',
-    'models',
-    'scopes',
-    'maxCalls',
-    'callsPerMinute',
-    'maxConcurrent',
-    'expiresAt',
-  ]) {
+  for (const field of ['name', 'models', 'scopes', 'limits', 'expiresAt']) {
     assert.ok(fields.includes(field), `token creation documents ${field}`);
   }
 });

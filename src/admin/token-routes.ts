@@ -4,7 +4,7 @@
  * change goes through the token service and then reloads the token directory, so the
  * proxy applies it to the very next request.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { tokenChangedDetails, tokenCreatedDetails } from '../audit/token-audit.js';
 import { badRequest } from '../errors/companion-error.js';
@@ -16,6 +16,45 @@ import { HistoryModeName, ScopeName, TokenView, tokenView } from './api-views.js
 const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
   description: 'Calls allowed; null lifts the limit.',
 });
+const Concurrency = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+  description: 'Requests at once; null lifts the cap.',
+});
+
+/**
+ * The one shape of a token's limits, the same the token's answer shows in `limits`: a
+ * key left out stays as it is on PATCH (no limit on create).
+ */
+const LimitsInput = Type.Object(
+  {
+    total: Type.Optional(Limit),
+    minute: Type.Optional(Limit),
+    hour: Type.Optional(Limit),
+    day: Type.Optional(Limit),
+    month: Type.Optional(Limit),
+    maxConcurrent: Type.Optional(Concurrency),
+  },
+  { additionalProperties: false },
+);
+type LimitsInput = Static<typeof LimitsInput>;
+
+/**
+ * The flat limit fields the API accepted before `limits`; still read so existing scripts
+ * keep working, each the same as its `limits` key. Marked deprecated in the OpenAPI text.
+ */
+const LEGACY_LIMITS = {
+  maxCalls: 'total',
+  callsPerMinute: 'minute',
+  callsPerHour: 'hour',
+  callsPerDay: 'day',
+  callsPerMonth: 'month',
+  maxConcurrent: 'maxConcurrent',
+} as const satisfies Record<string, keyof LimitsInput>;
+type LegacyName = keyof typeof LEGACY_LIMITS;
+
+const legacy = (schema: typeof Limit | typeof Concurrency, key: string) =>
+  Type.Optional(
+    Type.Union(schema.anyOf, { deprecated: true, description: `Deprecated: use limits.${key}.` }),
+  );
 
 const policyFields = {
   models: Type.Optional(
@@ -28,12 +67,13 @@ const policyFields = {
     }),
   ),
   scopes: Type.Optional(Type.Array(ScopeName, { maxItems: 10 })),
-  maxCalls: Type.Optional(Limit),
-  callsPerMinute: Type.Optional(Limit),
-  callsPerHour: Type.Optional(Limit),
-  callsPerDay: Type.Optional(Limit),
-  callsPerMonth: Type.Optional(Limit),
-  maxConcurrent: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  limits: Type.Optional(LimitsInput),
+  maxCalls: legacy(Limit, 'total'),
+  callsPerMinute: legacy(Limit, 'minute'),
+  callsPerHour: legacy(Limit, 'hour'),
+  callsPerDay: legacy(Limit, 'day'),
+  callsPerMonth: legacy(Limit, 'month'),
+  maxConcurrent: legacy(Concurrency, 'maxConcurrent'),
   expiresAt: Type.Optional(
     Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], {
       description: 'ISO 8601 date; null: never.',
@@ -46,13 +86,29 @@ const policyFields = {
   enabled: Type.Optional(Type.Boolean()),
 };
 
+/**
+ * Fields of the token's answer that a PATCH cannot change; accepted and ignored, so a
+ * token as GET answers it can be sent back as is with only the wanted fields edited.
+ */
+const readOnly = (schema: TSchema) =>
+  Type.Optional(Type.Unsafe({ ...schema, readOnly: true, description: 'Read-only: ignored.' }));
+const answerFields = {
+  id: readOnly(Type.String({ maxLength: 100 })),
+  prefix: readOnly(TokenView.properties.prefix),
+  status: readOnly(TokenView.properties.status),
+  usage: readOnly(TokenView.properties.usage),
+  revokedAt: readOnly(TokenView.properties.revokedAt),
+  createdAt: readOnly(TokenView.properties.createdAt),
+  updatedAt: readOnly(TokenView.properties.updatedAt),
+};
+
 const TokenName = Type.String({ minLength: 1, maxLength: 64 });
 const CreateBody = Type.Object({ name: TokenName, ...policyFields }, { additionalProperties: false });
 const PatchBody = Type.Object(
-  { name: Type.Optional(TokenName), ...policyFields },
+  { name: Type.Optional(TokenName), ...policyFields, ...answerFields },
   { additionalProperties: false, minProperties: 1 },
 );
-type PolicyBody = Static<typeof PatchBody>;
+type PolicyBody = Omit<Static<typeof PatchBody>, 'name' | keyof typeof answerFields>;
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const CreatedToken = Type.Intersect([
@@ -60,19 +116,30 @@ const CreatedToken = Type.Intersect([
   Type.Object({ token: Type.String({ description: 'The secret. Shown this once, never again.' }) }),
 ]);
 
-/** @throws CompanionError 400 for an unreadable or past expiry, or both expiry fields. */
-function toPolicy(body: PolicyBody, now: number): TokenPolicyInput {
+/** `limits` and the older flat names merged. @throws CompanionError 400 when both name one limit. */
+function limitsOf(body: PolicyBody): LimitsInput {
+  const limits: LimitsInput = { ...body.limits };
+  for (const [name, key] of Object.entries(LEGACY_LIMITS) as [LegacyName, keyof LimitsInput][]) {
+    const value = body[name];
+    if (value === undefined) continue;
+    if (limits[key] !== undefined) throw badRequest(`give either limits.${key} or ${name}, not both`);
+    limits[key] = value;
+  }
+  return limits;
+}
+
+/**
+ * The policy a create or PATCH body asks for. `current` is the token a PATCH changes: its
+ * own expiry sent back unchanged is no change, even once it has passed.
+ * @throws CompanionError 400 for an unreadable or past expiry, or both expiry fields.
+ */
+function toPolicy(body: PolicyBody, now: number, current?: Token): TokenPolicyInput {
   const policy: TokenPolicyInput = {};
   if (body.models !== undefined) policy.models = body.models;
   if (body.scopes !== undefined) policy.scopes = body.scopes;
-  const calls: TokenPolicyInput['calls'] = {};
-  if (body.maxCalls !== undefined) calls.total = body.maxCalls;
-  if (body.callsPerMinute !== undefined) calls.minute = body.callsPerMinute;
-  if (body.callsPerHour !== undefined) calls.hour = body.callsPerHour;
-  if (body.callsPerDay !== undefined) calls.day = body.callsPerDay;
-  if (body.callsPerMonth !== undefined) calls.month = body.callsPerMonth;
+  const { maxConcurrent, ...calls } = limitsOf(body);
   if (Object.keys(calls).length > 0) policy.calls = calls;
-  if (body.maxConcurrent !== undefined) policy.maxConcurrent = body.maxConcurrent;
+  if (maxConcurrent !== undefined) policy.maxConcurrent = maxConcurrent;
   if (body.expiresAt !== undefined && body.expires !== undefined) {
     throw badRequest('give either expiresAt or expires, not both');
   }
@@ -81,8 +148,10 @@ function toPolicy(body: PolicyBody, now: number): TokenPolicyInput {
     const at = Date.parse(body.expiresAt);
     if (Number.isNaN(at))
       throw badRequest(`invalid expiresAt "${body.expiresAt}": expected an ISO 8601 date`);
-    if (at <= now) throw badRequest('invalid expiresAt: the date is in the past');
-    policy.expiresAt = at;
+    if (at !== current?.expiresAt) {
+      if (at <= now) throw badRequest('invalid expiresAt: the date is in the past');
+      policy.expiresAt = at;
+    }
   }
   if (body.expires !== undefined) policy.expiresAt = parseExpiry(body.expires, now);
   if (body.historyMode !== undefined) policy.historyMode = body.historyMode;
@@ -160,9 +229,12 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       },
     },
     async (request) => {
-      const { name, ...fields } = request.body;
-      const policy = toPolicy(fields, Date.now());
+      const { name, id, prefix, status, usage, revokedAt, createdAt, updatedAt, ...fields } = request.body;
       const before = companion.tokens.get(request.params.id);
+      if (id !== undefined && id !== before.id) {
+        throw badRequest(`id "${id}" in the body is not the id of token "${before.name}" (${before.id})`);
+      }
+      const policy = toPolicy(fields, Date.now(), before);
       const token = companion.tokens.update(before.id, {
         ...policy,
         ...(name !== undefined ? { name } : {}),

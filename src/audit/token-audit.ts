@@ -1,8 +1,9 @@
 /**
  * What the audit log keeps about a token action, the same whether it came through the
  * admin API or the command line: a new token's policy, and for a change each field's
- * value before and after (`{from, to}`). Keys are the admin API's field names, so entries
- * written before these details existed (the request body as sent) read the same way.
+ * value before and after (`{from, to}`). Keys are the flat field names the admin API took
+ * before `limits` (`callsPerDay`, …; still accepted), so entries written before these
+ * details existed (the request body as sent) read the same way.
  * Never the secret.
  */
 import { QUOTA_WINDOWS, type QuotaWindow, type Token } from '../policy/token.js';

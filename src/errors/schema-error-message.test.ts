@@ -38,5 +38,25 @@ test('nested fields, list entries and literal unions are named as a reader would
     'note must be text of at most 3 characters',
   );
   assert.equal(messageFor(schema, { roles: [] }), 'limits is required');
-  assert.equal(messageFor(schema, 5), 'the request body must be an object');
+  assert.equal(messageFor(schema, 5), 'the request body must be an object with limits, roles, note');
+  assert.equal(messageFor(schema, { limits: 5, roles: [] }), 'limits must be an object with day');
+});
+
+test('an unknown key inside a nested object names the keys that object takes', () => {
+  const schema = Type.Object(
+    {
+      limits: Type.Object(
+        { day: Type.Optional(Type.Integer()), hour: Type.Optional(Type.Integer()) },
+        {
+          additionalProperties: false,
+        },
+      ),
+    },
+    { additionalProperties: false },
+  );
+  assert.equal(
+    messageFor(schema, { limits: { week: 3 } }),
+    'limits.week is not a known field; limits takes day, hour',
+  );
+  assert.equal(messageFor(schema, { limits: {}, colour: 1 }), 'colour is not a known field');
 });

@@ -93,8 +93,10 @@ export function describeSchema(schema: TSchema): string {
       const each = s.items ? `, each ${describeSchema(s.items)}` : '';
       return `a list${length(s.minItems, s.maxItems, 'entries')}${each}`;
     }
-    case 'object':
-      return 'an object';
+    case 'object': {
+      const keys = Object.keys(s.properties ?? {});
+      return keys.length > 0 && keys.length <= 8 ? `an object with ${keys.join(', ')}` : 'an object';
+    }
     default:
       return 'a valid value';
   }
@@ -128,8 +130,14 @@ export function schemaProblem(root: TSchema, error: ValueError): SchemaProblem {
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return { field: fieldName(segments), problem: 'is required' };
-    case ValueErrorType.ObjectAdditionalProperties:
-      return { field: fieldName(segments), problem: 'is not a known field' };
+    case ValueErrorType.ObjectAdditionalProperties: {
+      // Inside a nested object the reader needs the keys it takes ("limits.week is not a
+      // known field; limits takes total, minute, …"); at the top the API's docs list them.
+      const known = Object.keys((error.schema as Described).properties ?? {});
+      const parent = fieldName(segments.slice(0, -1));
+      const takes = segments.length > 1 && known.length > 0 ? `; ${parent} takes ${known.join(', ')}` : '';
+      return { field: fieldName(segments), problem: `is not a known field${takes}` };
+    }
     case ValueErrorType.ObjectMinProperties:
       return { field: fieldName(segments), problem: 'must name at least one field to change' };
   }

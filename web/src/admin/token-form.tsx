@@ -7,8 +7,8 @@
 import { useState } from 'preact/hooks';
 import { ErrorNote } from '../components/notice.js';
 import { dateTime, toMillis } from '../lib/format.js';
-import { HISTORY_MODES, limitOf, SCOPES, WINDOW_FIELDS, WINDOW_LABELS } from '../lib/token-fields.js';
-import { type TokenView, WINDOWS } from '../lib/types.js';
+import { HISTORY_MODES, limitOf, SCOPES, WINDOW_LABELS } from '../lib/token-fields.js';
+import { type TokenLimits, type TokenView, WINDOWS } from '../lib/types.js';
 
 type Expiry = 'keep' | 'never' | '7d' | '30d' | '90d' | 'date';
 
@@ -66,8 +66,10 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
       historyMode,
       enabled,
     };
-    for (const w of WINDOWS) body[WINDOW_FIELDS[w]] = numberOrNull(limits[w] ?? '');
-    body.maxConcurrent = numberOrNull(limits.maxConcurrent ?? '');
+    // The same shape as the token's answer: `limits` with a key per window and the cap.
+    const limitsBody: TokenLimits = { maxConcurrent: numberOrNull(limits.maxConcurrent ?? '') };
+    for (const w of WINDOWS) limitsBody[w] = numberOrNull(limits[w] ?? '');
+    body.limits = limitsBody;
     if (expiry === 'never') body.expiresAt = null;
     else if (expiry === 'date') {
       if (!expiryDate) {
@@ -153,9 +155,9 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
         <div class="grid limits-grid">
           {WINDOWS.map((w) => (
             <div key={w}>
-              <label for={`${prefix}-${WINDOW_FIELDS[w]}`}>{WINDOW_LABELS[w]}</label>
+              <label for={`${prefix}-limits-${w}`}>{WINDOW_LABELS[w]}</label>
               <input
-                id={`${prefix}-${WINDOW_FIELDS[w]}`}
+                id={`${prefix}-limits-${w}`}
                 type="number"
                 min={0}
                 step={1}
@@ -169,9 +171,9 @@ export function TokenForm({ token, onSubmit, onCancel }: Props) {
             </div>
           ))}
           <div>
-            <label for={`${prefix}-maxConcurrent`}>Concurrent requests</label>
+            <label for={`${prefix}-limits-maxConcurrent`}>Concurrent requests</label>
             <input
-              id={`${prefix}-maxConcurrent`}
+              id={`${prefix}-limits-maxConcurrent`}
               type="number"
               min={1}
               step={1}

@@ -1,21 +1,12 @@
 /**
  * Token policy as the forms edit it, and back: the API's limits and usage per window,
- * the create/patch body (`maxCalls`, `callsPerMinute`, …) and the token's state.
+ * which the create/patch body sends back in the same `limits` shape, and the token's state.
  */
 import { toMillis } from './format.js';
 import type { TokenLimits, TokenUsage, TokenView, Window } from './types.js';
 
 export const SCOPES = ['inference', 'embeddings', 'read', 'show', 'manage', 'metrics'] as const;
 export const HISTORY_MODES = ['full', 'metadata', 'off'] as const;
-
-/** Body field for each quota window. */
-export const WINDOW_FIELDS: Record<Window, string> = {
-  total: 'maxCalls',
-  minute: 'callsPerMinute',
-  hour: 'callsPerHour',
-  day: 'callsPerDay',
-  month: 'callsPerMonth',
-};
 
 export const WINDOW_LABELS: Record<Window, string> = {
   total: 'Total calls',
