@@ -269,3 +269,18 @@ test('on macOS a LaunchAgent plist is written, its log dir made, and the command
   assert.equal(existsSync(file), false);
   assert.ok(removed.includes('launchctl bootout gui/$(id -u)/dev.ollama-companion'), removed);
 });
+
+test('a user who is not root is told that a --system service is installed with sudo', {
+  skip: process.getuid?.() !== 0 && 'needs root, to run the command as another user',
+}, async () => {
+  const result = await runCli(['service', 'install', '--system', '--port', '11436'], {
+    uid: 65534,
+    gid: 65534,
+    cwd: '/',
+    env: { HOME: '/nonexistent', SUDO_USER: '' },
+  });
+  refusedWith(
+    result,
+    /cannot change \/etc\/systemd\/system\/ollama-companion\.service: permission denied for user nobody; a --system service is installed with sudo/,
+  );
+});
