@@ -115,9 +115,9 @@ function nodeFlags(): string[] {
 }
 
 /** `serve` and the serve flags given, paths absolute, the data dir always named. */
-function serveArgs(command: Command, serveOptions: readonly Option[], flags: InstallFlags, dataDir: string) {
+function serveArgs(serveOptions: readonly Option[], flags: InstallFlags, dataDir: string) {
   const args = ['serve', '--data-dir', dataDir];
-  const values = command.opts() as Record<string, unknown>;
+  const values = flags as Record<string, unknown>;
   for (const option of serveOptions) {
     const name = option.attributeName();
     const value = values[name];
@@ -157,7 +157,7 @@ function printSteps(steps: NextStep[]): void {
   for (const step of steps) process.stdout.write(`${step.what}\n  ${step.command}\n`);
 }
 
-function install(command: Command, serveOptions: readonly Option[], flags: InstallFlags): void {
+function install(serveOptions: readonly Option[], flags: InstallFlags): void {
   const platform = platformOf(flags);
   const scope = scopeOf(flags);
   const asRoot = isRoot();
@@ -171,7 +171,7 @@ function install(command: Command, serveOptions: readonly Option[], flags: Insta
     label: LAUNCHD_LABEL,
     summary: 'Ollama Companion: tokens, quotas and history in front of Ollama',
     program: process.execPath,
-    args: [...nodeFlags(), BIN, ...serveArgs(command, serveOptions, flags, dataDir)],
+    args: [...nodeFlags(), BIN, ...serveArgs(serveOptions, flags, dataDir)],
     // A missing working directory would stop the service from starting (`nobody`'s home).
     ...(found.home !== undefined && existsSync(found.home) ? { workingDir: found.home } : {}),
     ...(account !== undefined ? { user: account } : {}),
@@ -266,7 +266,7 @@ export function registerServiceCommands(program: Command): void {
   const before = installCommand.options.length;
   addServeOptions(installCommand);
   const serveOptions = installCommand.options.slice(before);
-  installCommand.action((flags: InstallFlags) => install(installCommand, serveOptions, flags));
+  installCommand.action((flags: InstallFlags) => install(serveOptions, flags));
 
   addScopeOptions(service.command('uninstall').description('remove the service file')).action(
     (flags: ScopeFlags) => uninstall(flags),
