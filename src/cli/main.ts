@@ -1,5 +1,5 @@
 /**
- * The command line: `serve`, `token`, `admin` and `history`. Every failure prints one
+ * The command line: `serve`, `token`, `admin`, `history` and `service`. Every failure prints one
  * readable line on stderr and exits non-zero: 2 for a bad flag or setting, 3 for
  * something not found, 1 when the system refused (a port in use, a data dir that cannot
  * be written, …). The stack comes only with `--log-level debug`. Nothing here prints a
@@ -12,6 +12,7 @@ import { CompanionError } from '../errors/companion-error.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerHistoryCommands } from './history-commands.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerServiceCommands } from './service-commands.js';
 import { explainSystemError, wantsStack } from './startup-errors.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<void> {
   registerTokenCommands(program);
   registerAdminCommands(program);
   registerHistoryCommands(program);
+  registerServiceCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

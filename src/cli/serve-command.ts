@@ -1,12 +1,12 @@
 /** `ollama-companion serve`: flags map one-to-one onto settings of the config schema. */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load-config.js';
+import { type ConfigOverrides, loadConfig } from '../config/load-config.js';
 import { prepareDataDir } from './data-dir.js';
 import { settingsHelp } from './settings-help.js';
 import { rememberSettings } from './startup-errors.js';
 import { checkTlsFiles } from './tls-files.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   host?: string;
   port?: string;
   upstream?: string;
@@ -25,10 +25,12 @@ interface ServeFlags {
 const number = (value: string | undefined) =>
   value === undefined ? undefined : value.trim() === '' ? value : Number(value);
 
-export function registerServeCommand(program: Command): void {
-  const serve: Command = program
-    .command('serve')
-    .description('guard the Ollama at --upstream and serve clients with tokens')
+/**
+ * The settings `serve` takes as flags, added to `command`; `service install` takes the
+ * same ones to put into the service it writes.
+ */
+export function addServeOptions(command: Command): Command {
+  return command
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default 11435)')
     .option('--upstream <url>', 'Ollama base URL (default http://127.0.0.1:11434)')
@@ -40,26 +42,34 @@ export function registerServeCommand(program: Command): void {
     .option('--cors-origins <globs>', 'extra browser origins, comma-separated')
     .option('--trust-proxy <addresses>', 'reverse proxies whose X-Forwarded-For is believed, comma-separated')
     .option('--body-limit-bytes <n>', 'largest request body accepted')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+}
+
+/** The flags of `serve` as config settings, for `loadConfig` to validate. */
+export function serveSettings(flags: ServeFlags): ConfigOverrides {
+  return {
+    host: flags.host,
+    port: number(flags.port),
+    upstream: flags.upstream,
+    dataDir: flags.dataDir,
+    tlsCert: flags.tlsCert,
+    tlsKey: flags.tlsKey,
+    publicStatus: flags.publicStatus,
+    corsOrigins: flags.corsOrigins?.split(',').map((o) => o.trim()),
+    trustProxy: flags.trustProxy?.split(',').map((a) => a.trim()),
+    bodyLimitBytes: number(flags.bodyLimitBytes),
+    logLevel: flags.logLevel,
+  };
+}
+
+export function registerServeCommand(program: Command): void {
+  const serve: Command = addServeOptions(
+    program.command('serve').description('guard the Ollama at --upstream and serve clients with tokens'),
+  )
     .addHelpText('after', (): string => settingsHelp(serve))
     .action(async (flags: ServeFlags) => {
       if (flags.logLevel !== undefined) rememberSettings({ logLevel: flags.logLevel });
-      const config = loadConfig({
-        configFile: flags.config,
-        flags: {
-          host: flags.host,
-          port: number(flags.port),
-          upstream: flags.upstream,
-          dataDir: flags.dataDir,
-          tlsCert: flags.tlsCert,
-          tlsKey: flags.tlsKey,
-          publicStatus: flags.publicStatus,
-          corsOrigins: flags.corsOrigins?.split(',').map((o) => o.trim()),
-          trustProxy: flags.trustProxy?.split(',').map((a) => a.trim()),
-          bodyLimitBytes: number(flags.bodyLimitBytes),
-          logLevel: flags.logLevel,
-        },
-      });
+      const config = loadConfig({ configFile: flags.config, flags: serveSettings(flags) });
       rememberSettings(config);
       // Checked before anything starts, so a mistake is named instead of failing deep inside.
       prepareDataDir(config.dataDir, { create: true });
