@@ -7,7 +7,7 @@ import { CompanionError } from '../../errors/companion-error.js';
 import { migratePostgres } from './migrate.js';
 import { postgresMigrations } from './migrations/index.js';
 import { openPostgres } from './open-postgres.js';
-import { createPostgresPool, type PostgresPool } from './postgres-pool.js';
+import { createPostgresPool, isPostgresUnavailableError, type PostgresPool } from './postgres-pool.js';
 
 const skip = postgresSkip;
 
@@ -194,4 +194,41 @@ test('a pool outlives its server stopping: the error is reported, the process go
   assert.doesNotMatch(errors.map((error) => error.message).join('\n'), new RegExp(server.password));
   const next = await rejection(db.query('SELECT 1'));
   assert.match(next.message, /ECONNREFUSED/);
+  // What a writer checks to keep its batch for later rather than drop it.
+  assert.equal(isPostgresUnavailableError(next), true);
+});
+
+test('a statement that is wrong is not taken for the database being away', { skip }, async (t) => {
+  const db = pool(t, await freshPostgresDatabase(t));
+  assert.equal(isPostgresUnavailableError(await rejection(db.query('SELECT * FROM nowhere'))), false);
+});
+
+test('a token change made by any connection is announced to listeners and moves the tokens version', {
+  skip,
+}, async (t) => {
+  const url = await freshPostgresDatabase(t);
+  const db = pool(t, url);
+  await migratePostgres(db);
+  const version = async () =>
+    Number(
+      (await db.query<{ value: string }>("SELECT value FROM meta WHERE key = 'tokens_version'")).rows[0]
+        ?.value,
+    );
+  const before = await version();
+  // Released before the test ends: the pool's end (an after hook) waits for it.
+  const listener = await db.connect();
+  try {
+    const heard = new Promise<string>((resolve) => listener.once('notification', (n) => resolve(n.channel)));
+    await listener.query('LISTEN companion_tokens');
+    await db.query(
+      `INSERT INTO tokens (id, name, prefix, secret_hash, models, scopes, created_at, updated_at, origin_node)
+       VALUES ('t1', 'laptop', 'oc_abc', 'hash', '["*"]', '["inference"]', 1, 1, 'node-a')`,
+    );
+    // Bounded so that a missing notification fails here rather than at the suite's timeout.
+    const nothing = new Promise<string>((resolve) => setTimeout(resolve, 20_000, 'nothing heard').unref());
+    assert.equal(await Promise.race([heard, nothing]), 'companion_tokens');
+  } finally {
+    listener.release();
+  }
+  assert.equal(await version(), before + 1);
 });
