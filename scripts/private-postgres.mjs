@@ -122,16 +122,18 @@ export async function startPrivatePostgres() {
   const pwfile = join(dir, 'password');
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  let clusterUser;
   if (asRoot()) {
-    const uid = Number((await run('id', ['-u', 'postgres'])).stdout);
-    const gid = Number((await run('id', ['-g', 'postgres'])).stdout);
-    await chown(dir, uid, gid);
-    await chown(pwfile, uid, gid);
+    clusterUser = {
+      uid: Number((await run('id', ['-u', 'postgres'])).stdout),
+      gid: Number((await run('id', ['-g', 'postgres'])).stdout),
+    };
+    await chown(dir, clusterUser.uid, clusterUser.gid);
+    await chown(pwfile, clusterUser.uid, clusterUser.gid);
   }
-  let started = false;
+  // Also after a start that failed half-way (a server that did not get ready in time).
   const stop = async () => {
-    if (started) {
-      started = false;
+    if (existsSync(join(data, 'postmaster.pid'))) {
       await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
     }
     await rm(dir, { recursive: true, force: true });
@@ -155,23 +157,24 @@ export async function startPrivatePostgres() {
         listen_addresses: "'127.0.0.1'",
         port,
         unix_socket_directories: `'${dir}'`,
+        // The tests run several companions, each with its pool, at once.
         max_connections: 200,
         // Durability is worth nothing here: the cluster is thrown away after the run.
         fsync: 'off',
         synchronous_commit: 'off',
         full_page_writes: 'off',
         max_wal_size: "'1GB'",
-        // The tests run several companions, each with its pool, at once.
         shared_buffers: "'64MB'",
         log_min_messages: 'warning',
       };
       const conf = Object.entries(settings)
         .map(([key, value]) => `${key} = ${value}`)
         .join('\n');
-      await writeFile(join(data, 'postgresql.auto.conf'), `${conf}\n`);
+      const autoConf = join(data, 'postgresql.auto.conf');
+      await writeFile(autoConf, `${conf}\n`);
+      if (clusterUser) await chown(autoConf, clusterUser.uid, clusterUser.gid);
       try {
         await pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-        started = true;
         const url = `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${DATABASE}`;
         return { url, port, password, dir, stop };
       } catch (error) {
