@@ -129,34 +129,66 @@ test('a long request gets its start written at a flush, then its end', async () 
   await writer.close();
 });
 
-test('on the timer, a start is written only once its request has run for half of flushMs', async () => {
+/**
+ * Virtual time for the scheduling tests: the writer's clock and every `setTimeout` move
+ * only when the test advances them, one millisecond at a time, with pending promise
+ * callbacks run in between, so a busy machine cannot change what the test sees.
+ */
+function virtualTime(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let at = 0;
+  const step = async () => {
+    at += 1;
+    t.mock.timers.tick(1);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return {
+    clock: () => at,
+    async advance(ms: number) {
+      for (let i = 0; i < ms; i++) await step();
+    },
+    /** Advances time until `promise` settles (at most a minute of virtual time). */
+    async until(promise: Promise<unknown>) {
+      let settled = false;
+      void promise.finally(() => {
+        settled = true;
+      });
+      for (let i = 0; i < 60_000 && !settled; i++) await step();
+      assert.ok(settled, 'still waiting after a minute');
+      await promise;
+    },
+  };
+}
+
+test('on the timer, a start is written only once its request has run for half of flushMs', async (t) => {
+  const time = virtualTime(t);
   const repo = recordingRepo();
   const flushMs = 200;
-  const writer = new HistoryWriter(repo, flushMs, silent);
+  const writer = new HistoryWriter(repo, flushMs, silent, { clock: time.clock });
   const long = start();
   writer.begin(long);
   // A short request that ends at once makes a batch due before the long one's start is.
   const short = start();
   const handle = writer.begin(short);
   handle.finish(end());
-  const deadline = Date.now() + 3000;
-  while (repo.batches.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await time.advance(flushMs);
   assert.deepEqual(writes(repo.batches), [
     { id: short.id, kind: 'whole' },
     { id: long.id, kind: 'start' },
   ]);
-  await writer.close();
+  // The long request is still running: close without waiting for it to end.
+  await time.until(writer.close(0));
 });
 
-test('the timer flushes on its own within flushMs', async () => {
+test('the timer flushes on its own within flushMs', async (t) => {
+  const time = virtualTime(t);
   const repo = recordingRepo();
-  const writer = new HistoryWriter(repo, 10, silent);
+  const writer = new HistoryWriter(repo, 10, silent, { clock: time.clock });
   const a = start();
   writer.begin(a).finish(end());
-  const deadline = Date.now() + 2000;
-  while (repo.batches.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await time.advance(10);
   assert.deepEqual(writes(repo.batches), [{ id: a.id, kind: 'whole' }]);
-  await writer.close();
+  await time.until(writer.close());
 });
 
 test('a store that cannot be written keeps the records for the next flush', async () => {
@@ -523,37 +555,6 @@ test('close retries a store that recovers meanwhile and loses nothing', async ()
   assert.equal(writer.lost, 0);
   assert.deepEqual(sink.stored, [`whole ${record.id}`]);
 });
-
-/**
- * Virtual time for the scheduling tests: the writer's clock and every `setTimeout` move
- * only when the test advances them, one millisecond at a time, with pending promise
- * callbacks run in between, so a busy machine cannot change what the test sees.
- */
-function virtualTime(t: TestContext) {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  let at = 0;
-  const step = async () => {
-    at += 1;
-    t.mock.timers.tick(1);
-    await new Promise((resolve) => setImmediate(resolve));
-  };
-  return {
-    clock: () => at,
-    async advance(ms: number) {
-      for (let i = 0; i < ms; i++) await step();
-    },
-    /** Advances time until `promise` settles (at most a minute of virtual time). */
-    async until(promise: Promise<unknown>) {
-      let settled = false;
-      void promise.finally(() => {
-        settled = true;
-      });
-      for (let i = 0; i < 60_000 && !settled; i++) await step();
-      assert.ok(settled, 'still waiting after a minute');
-      await promise;
-    },
-  };
-}
 
 test('a record that becomes due while a slow batch is written is on disk within flushMs of its end', async (t) => {
   const time = virtualTime(t);
