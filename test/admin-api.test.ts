@@ -11,8 +11,8 @@ import type { Ollama } from 'ollama';
 import { request } from 'undici';
 import { pendingSetupUrl } from '../src/admin/setup-routes.js';
 import { createAdmin } from '../src/auth/admin-accounts.js';
-import { createAdminRepository } from '../src/store/admin-repository.js';
 import { openDatabase } from '../src/store/database.js';
+import { createAdminRepository } from '../src/store/sqlite/admin-store.js';
 import { AdminClient, cookieAttributes, PASSWORD, signedIn } from './support/admin-client.js';
 import {
   BIN,

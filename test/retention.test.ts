@@ -10,7 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
 import { RetentionJob } from '../src/history/retention-job.js';
-import { createSettingsRepository } from '../src/store/settings-repository.js';
+import { createSettingsRepository } from '../src/store/sqlite/settings-store.js';
 import { type AdminClient, signedIn } from './support/admin-client.js';
 import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
 

@@ -4,7 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { HISTORY_MODES, QUOTA_WINDOWS, type QuotaWindow, SCOPES, type Token } from '../policy/token.js';
-import { ADMIN_ROLES, type Admin } from '../store/admin-repository.js';
+import { ADMIN_ROLES, type Admin } from '../store/sqlite/admin-store.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

@@ -8,7 +8,7 @@ import {
   type RuntimeSettings,
   RuntimeSettingsSchema,
   type SettingKey,
-} from '../store/settings-repository.js';
+} from '../store/sqlite/settings-store.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 
 const PatchBody = Type.Partial(RuntimeSettingsSchema, { additionalProperties: false, minProperties: 1 });

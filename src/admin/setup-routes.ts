@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAdmin } from '../auth/admin-accounts.js';
 import { CompanionError } from '../errors/companion-error.js';
 import type { Companion } from '../server/companion.js';
-import type { AdminRepository } from '../store/admin-repository.js';
+import type { AdminRepository } from '../store/sqlite/admin-store.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { SessionAnswer, sessionAnswer } from './api-views.js';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { CompanionError } from '../errors/companion-error.js';
-import { createAdminRepository } from '../store/admin-repository.js';
 import { openDatabase } from '../store/database.js';
+import { createAdminRepository } from '../store/sqlite/admin-store.js';
 import { changeAdmin, createAdmin, removeAdmin, verifyAdmin } from './admin-accounts.js';
 
 const PASSWORD = 'correct horse battery';

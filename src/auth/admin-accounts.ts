@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { badRequest, CompanionError, notFound } from '../errors/companion-error.js';
-import type { Admin, AdminRepository, AdminRole } from '../store/admin-repository.js';
+import type { Admin, AdminRepository, AdminRole } from '../store/sqlite/admin-store.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export const MIN_PASSWORD_LENGTH = 10;

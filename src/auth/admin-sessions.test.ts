@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { type Admin, createAdminRepository } from '../store/admin-repository.js';
 import { openDatabase } from '../store/database.js';
-import { createSessionRepository } from '../store/session-repository.js';
+import { createSessionRepository } from '../store/sqlite/admin-session-store.js';
+import { type Admin, createAdminRepository } from '../store/sqlite/admin-store.js';
 import { ABSOLUTE_SESSION_MS, AdminSessions } from './admin-sessions.js';
 
 const MINUTE = 60_000;

@@ -5,8 +5,8 @@
  * when its account goes. Each sign-in makes a new session id.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Admin } from '../store/admin-repository.js';
-import type { AdminSessionRecord, SessionRepository } from '../store/session-repository.js';
+import type { AdminSessionRecord, SessionRepository } from '../store/sqlite/admin-session-store.js';
+import type { Admin } from '../store/sqlite/admin-store.js';
 
 export const SESSION_COOKIE = 'oc_admin';
 export const ABSOLUTE_SESSION_MS = 12 * 3_600_000;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { openDatabase } from '../store/database.js';
-import { createLoginFailureRepository } from '../store/login-failure-repository.js';
+import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
 import { type LoginFailureStore, LoginThrottle } from './login-throttle.js';
 import { MemoryLoginFailures } from './memory-login-failures.js';
 

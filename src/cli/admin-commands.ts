@@ -9,7 +9,12 @@ import type { Command } from 'commander';
 import { changeAdmin, createAdmin, removeAdmin } from '../auth/admin-accounts.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { CompanionError, notFound } from '../errors/companion-error.js';
-import { ADMIN_ROLES, type Admin, type AdminRepository, type AdminRole } from '../store/admin-repository.js';
+import {
+  ADMIN_ROLES,
+  type Admin,
+  type AdminRepository,
+  type AdminRole,
+} from '../store/sqlite/admin-store.js';
 import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 async function readStdin(): Promise<string> {

@@ -9,17 +9,17 @@ import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
-import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
-import { createAuditRepository } from '../store/audit-repository.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
   createHistorySearchRepository,
   type HistorySearchRepository,
 } from '../store/history-search-repository.js';
-import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
-import { createSessionRepository, type SessionRepository } from '../store/session-repository.js';
+import { createSessionRepository, type SessionRepository } from '../store/sqlite/admin-session-store.js';
+import { type AdminRepository, createAdminRepository } from '../store/sqlite/admin-store.js';
+import { createAuditRepository } from '../store/sqlite/audit-store.js';
+import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';

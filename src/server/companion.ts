@@ -24,7 +24,7 @@ import {
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
-import { createSettingsRepository } from '../store/settings-repository.js';
+import { createSettingsRepository } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {

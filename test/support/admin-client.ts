@@ -5,7 +5,7 @@
 import { type Dispatcher, request } from 'undici';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
 import type { Companion } from '../../src/server/companion.js';
-import { type Admin, type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
+import { type Admin, type AdminRole, createAdminRepository } from '../../src/store/sqlite/admin-store.js';
 
 export const PASSWORD = 'correct horse battery';
 

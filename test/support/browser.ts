@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
-import { type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
+import { type AdminRole, createAdminRepository } from '../../src/store/sqlite/admin-store.js';
 import { emulatorFor, eventually, startCompanion, type TestCompanion } from './companion-harness.js';
 import type { Emulator } from './ollama-emulator.js';
 

@@ -5,7 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Db } from './database.js';
+import type { Db } from '../database.js';
 
 export const RuntimeSettingsSchema = Type.Object(
   {

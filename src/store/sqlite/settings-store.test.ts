@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { openDatabase } from './database.js';
-import { createSettingsRepository, DEFAULT_SETTINGS } from './settings-repository.js';
+import { openDatabase } from '../database.js';
+import { createSettingsRepository, DEFAULT_SETTINGS } from './settings-store.js';
 
 function database(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'settings-test-'));

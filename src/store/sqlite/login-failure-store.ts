@@ -4,8 +4,8 @@
  * it on a running server. Bounded: failures leave as they age out of the window, and
  * past `MAX_ROWS` the oldest go first.
  */
-import type { LoginFailureStore } from '../auth/login-throttle.js';
-import type { Db } from './database.js';
+import type { LoginFailureStore } from '../../auth/login-throttle.js';
+import type { Db } from '../database.js';
 
 /** Far above what the throttle lets through (5 per key per window) from any real set of clients. */
 const MAX_ROWS = 100_000;

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { actionFilter, actorFilter, type NewAuditEntry } from '../audit/audit-log.js';
-import { createAuditRepository } from './audit-repository.js';
-import { openDatabase } from './database.js';
+import { actionFilter, actorFilter, type NewAuditEntry } from '../../audit/audit-log.js';
+import { openDatabase } from '../database.js';
+import { createAuditRepository } from './audit-store.js';
 
 function database(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'audit-test-'));

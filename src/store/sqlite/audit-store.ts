@@ -9,9 +9,9 @@ import type {
   AuditEntry,
   AuditLog,
   AuditOutcome,
-} from '../audit/audit-log.js';
-import { CLI_ACTOR_PREFIX } from '../audit/audit-log.js';
-import type { Db } from './database.js';
+} from '../../audit/audit-log.js';
+import { CLI_ACTOR_PREFIX } from '../../audit/audit-log.js';
+import type { Db } from '../database.js';
 
 interface AuditRow {
   id: number;

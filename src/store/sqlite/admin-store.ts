@@ -1,5 +1,5 @@
 /** Admin accounts in SQLite. Passwords arrive here already hashed. */
-import type { Db } from './database.js';
+import type { Db } from '../database.js';
 
 export type AdminRole = 'owner' | 'admin' | 'viewer';
 export const ADMIN_ROLES: readonly AdminRole[] = ['owner', 'admin', 'viewer'];

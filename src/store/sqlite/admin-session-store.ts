@@ -7,8 +7,9 @@
  * deleted (sign-out, expiry) is refused from memory until the delete succeeds. Starting
  * a session needs its row, so sign-in fails then, with the store's error (answered 503).
  */
-import type { Admin, AdminRole } from './admin-repository.js';
-import { type Db, isStoreUnavailableError } from './database.js';
+
+import { type Db, isStoreUnavailableError } from '../database.js';
+import type { Admin, AdminRole } from './admin-store.js';
 
 export interface AdminSessionRecord {
   idHash: string;
