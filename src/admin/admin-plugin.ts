@@ -25,11 +25,11 @@ import { MemoryLoginFailures } from '../auth/memory-login-failures.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { schemaProblem } from '../errors/schema-error-message.js';
 import type { Companion } from '../server/companion.js';
+import type { CurrentSettings } from '../settings/current-settings.js';
 import { createSessionRepository } from '../store/sqlite/admin-session-store.js';
 import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/sqlite/admin-store.js';
 import { createAuditRepository } from '../store/sqlite/audit-store.js';
 import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
-import { createSettingsRepository, type SettingsRepository } from '../store/sqlite/settings-store.js';
 import { adminsRoutes } from './admins-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -79,7 +79,7 @@ export interface AdminRouteDeps {
   companion: Companion;
   admins: AdminRepository;
   sessions: AdminSessions;
-  settings: SettingsRepository;
+  settings: CurrentSettings;
   auditLog: AuditLog;
   throttle: LoginThrottle;
   setupLink: SetupLink | undefined;
@@ -152,13 +152,14 @@ function guardsOf(route: RouteOptions): Tagged[] {
 
 function buildDeps(companion: Companion): AdminRouteDeps {
   const admins = createAdminRepository(companion.db);
-  const settings = createSettingsRepository(companion.db);
+  const { settings } = companion;
   const auditLog = createAuditRepository(companion.db);
   // Kept in memory: a restart may reset how many refusals an address may still write.
   const anonymousRefusals = new LoginThrottle(new MemoryLoginFailures(), ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
     createSessionRepository(companion.db),
-    () => settings.read().sessionIdleMinutes * 60_000,
+    // As last read or written in this process: a session lookup does not wait for the store.
+    () => settings.latest().sessionIdleMinutes * 60_000,
   );
 
   const auditAs: AdminRouteDeps['auditAs'] = (request, who, action, target, details, outcome) => {

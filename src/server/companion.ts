@@ -15,6 +15,7 @@ import { createTokenService, type TokenService } from '../policy/token-service.j
 import { UpstreamClient } from '../proxy/upstream-client.js';
 import { httpVersionProbe } from '../proxy/upstream-version-probe.js';
 import { systemWatchClock, UpstreamWatch } from '../proxy/upstream-watch.js';
+import { CurrentSettings } from '../settings/current-settings.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
@@ -24,7 +25,7 @@ import {
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
-import { createSettingsRepository } from '../store/sqlite/settings-store.js';
+import { createSqliteSettingsStore } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {
@@ -41,6 +42,8 @@ export interface Companion {
   historySearch: HistorySearchRepository;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
+  /** Runtime settings (retention, session idle time), changed through the admin API. */
+  settings: CurrentSettings;
   metrics: Metrics;
   upstream: UpstreamClient;
   /** Aborted by the shutdown when it cuts the answers still running after its grace period. */
@@ -98,7 +101,12 @@ export function createCompanion(config: Config, log: Logger): Companion {
   });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
   const historySearch = createHistorySearchRepository(db);
-  const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);
+  const settings = new CurrentSettings(createSqliteSettingsStore(db), (error) =>
+    log.warn({ err: error }, 'could not read the runtime settings; the last ones read stay in use'),
+  );
+  // Read before the retention job's first pass, which takes the settings as last seen.
+  settings.refresh();
+  const retention = new RetentionJob(historySearch, { read: () => settings.latest() }, log);
   retention.start();
 
   return {
@@ -113,6 +121,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     history,
     historySearch,
     retention,
+    settings,
     metrics,
     upstream,
     shutdown: new AbortController(),

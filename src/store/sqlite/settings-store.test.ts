@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../settings/runtime-settings.js';
 import { openDatabase } from '../database.js';
-import { createSettingsRepository, DEFAULT_SETTINGS } from './settings-store.js';
+import { createSqliteSettingsStore } from './settings-store.js';
 
 function database(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'settings-test-'));
@@ -16,27 +17,22 @@ function database(t: TestContext) {
   return { db, dir };
 }
 
-test('settings read as defaults until written, and a write is seen by another connection', (t) => {
+test('settings read as defaults until written, and a write is seen by another connection', async (t) => {
   const { db, dir } = database(t);
-  const settings = createSettingsRepository(db);
-  assert.deepEqual(settings.read(), DEFAULT_SETTINGS);
-  settings.write({ historyMaxAgeDays: 30, sessionIdleMinutes: 5 });
-  const other = openDatabase(dir);
-  t.after(() => other.close());
-  assert.deepEqual(createSettingsRepository(other).read(), {
+  const settings = createSqliteSettingsStore(db);
+  assert.deepEqual(await settings.read(), DEFAULT_SETTINGS);
+  assert.deepEqual(await settings.write({ historyMaxAgeDays: 30, sessionIdleMinutes: 5 }), {
     historyMaxAgeDays: 30,
     historyMaxRecords: null,
     sessionIdleMinutes: 5,
   });
-  settings.write({ historyMaxAgeDays: null });
-  assert.equal(createSettingsRepository(other).read().historyMaxAgeDays, null);
-});
-
-test('a stored value that is unreadable or out of range reads as its default', (t) => {
-  const { db } = database(t);
-  const put = db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)');
-  put.run('sessionIdleMinutes', '-4');
-  put.run('historyMaxRecords', '{not json');
-  put.run('somethingElse', '1');
-  assert.deepEqual(createSettingsRepository(db).read(), DEFAULT_SETTINGS);
+  const other = openDatabase(dir);
+  t.after(() => other.close());
+  assert.deepEqual(await createSqliteSettingsStore(other).read(), {
+    historyMaxAgeDays: 30,
+    historyMaxRecords: null,
+    sessionIdleMinutes: 5,
+  });
+  await settings.write({ historyMaxAgeDays: null });
+  assert.equal((await createSqliteSettingsStore(other).read()).historyMaxAgeDays, null);
 });
