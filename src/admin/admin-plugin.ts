@@ -18,7 +18,8 @@ import type {
   FastifyTypeProvider,
   RouteOptions,
 } from 'fastify';
-import type { AuditLog, AuditOutcome } from '../audit/audit-log.js';
+import type { AuditOutcome } from '../audit/audit-log.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import { AdminSessions, SESSION_COOKIE, type SignedIn } from '../auth/admin-sessions.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { MemoryLoginFailures } from '../auth/memory-login-failures.js';
@@ -28,7 +29,6 @@ import type { Companion } from '../server/companion.js';
 import type { CurrentSettings } from '../settings/current-settings.js';
 import { createSessionRepository } from '../store/sqlite/admin-session-store.js';
 import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/sqlite/admin-store.js';
-import { createAuditRepository } from '../store/sqlite/audit-store.js';
 import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
 import { adminsRoutes } from './admins-routes.js';
 import { auditRoutes } from './audit-routes.js';
@@ -80,7 +80,7 @@ export interface AdminRouteDeps {
   admins: AdminRepository;
   sessions: AdminSessions;
   settings: CurrentSettings;
-  auditLog: AuditLog;
+  auditLog: AuditStore;
   throttle: LoginThrottle;
   setupLink: SetupLink | undefined;
   /**
@@ -99,7 +99,7 @@ export interface AdminRouteDeps {
     target: AuditTarget | null,
     details?: Record<string, unknown> | null,
     outcome?: AuditOutcome,
-  ): void;
+  ): Promise<void>;
   /** Like `audit`, naming who acted explicitly (sign-in, where no session exists yet). */
   auditAs(
     request: FastifyRequest,
@@ -108,7 +108,7 @@ export interface AdminRouteDeps {
     target: AuditTarget | null,
     details: Record<string, unknown> | null,
     outcome: AuditOutcome,
-  ): void;
+  ): Promise<void>;
   /** Sets the session cookie: HttpOnly, SameSite=Strict, Path=/, Secure under HTTPS. */
   setSessionCookie(request: FastifyRequest, reply: FastifyReply, value: string): void;
   clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void;
@@ -152,8 +152,7 @@ function guardsOf(route: RouteOptions): Tagged[] {
 
 function buildDeps(companion: Companion): AdminRouteDeps {
   const admins = createAdminRepository(companion.db);
-  const { settings } = companion;
-  const auditLog = createAuditRepository(companion.db);
+  const { settings, auditLog } = companion;
   // Kept in memory: a restart may reset how many refusals an address may still write.
   const anonymousRefusals = new LoginThrottle(new MemoryLoginFailures(), ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
@@ -162,7 +161,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     () => settings.latest().sessionIdleMinutes * 60_000,
   );
 
-  const auditAs: AdminRouteDeps['auditAs'] = (request, who, action, target, details, outcome) => {
+  const auditAs: AdminRouteDeps['auditAs'] = async (request, who, action, target, details, outcome) => {
     if (who.id === null && outcome !== 'ok') {
       // Refusals before sign-in cost the sender nothing; past the address's budget they are
       // counted instead, so nobody can fill the disk with audit rows.
@@ -173,7 +172,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
       }
       anonymousRefusals.fail(key);
     }
-    auditLog.append({
+    await auditLog.append({
       at: Date.now(),
       actorKind: 'admin',
       adminId: who.id,
@@ -190,7 +189,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   };
   const audit: AdminRouteDeps['audit'] = (request, action, target, details = null, outcome = 'ok') => {
     const admin = request.adminSignedIn?.admin;
-    auditAs(
+    return auditAs(
       request,
       { id: admin?.id ?? null, username: admin?.username ?? null },
       action,
@@ -206,7 +205,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   const refuse = (request: FastifyRequest, reason: string, details: Record<string, unknown>) => {
     const config = request.routeOptions.config;
     const id = (request.params as Record<string, unknown> | undefined)?.id;
-    audit(
+    return audit(
       request,
       config.auditAction ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
       { type: config.auditTarget ?? 'route', id: typeof id === 'string' ? id : null },
@@ -220,12 +219,12 @@ function buildDeps(companion: Companion): AdminRouteDeps {
       const current = signedIn(request);
       if (!SAFE_METHODS.has(request.method)) {
         if (!AdminSessions.csrfMatches(current, request.headers['x-csrf-token'])) {
-          refuse(request, 'csrf_failed', {});
+          await refuse(request, 'csrf_failed', {});
           throw new CompanionError('csrf_failed', 403, 'missing or wrong x-csrf-token header');
         }
       }
       if (ROLE_RANK[current.admin.role] < ROLE_RANK[role]) {
-        refuse(request, 'forbidden_role', { required: role, role: current.admin.role });
+        await refuse(request, 'forbidden_role', { required: role, role: current.admin.role });
         throw new CompanionError('forbidden_role', 403, `this needs the ${role} role or higher`);
       }
     };

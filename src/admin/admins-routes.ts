@@ -57,7 +57,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     async (request, reply) => {
       const { username, password, role } = request.body;
       const admin = await createAdmin(deps.admins, username, password, role);
-      deps.audit(request, 'admin.create', target(admin), { username, role });
+      await deps.audit(request, 'admin.create', target(admin), { username, role });
       return reply.code(201).send(adminView(admin));
     },
   );
@@ -83,7 +83,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
         ...(password !== undefined ? { password } : {}),
       });
       const ended = password === undefined ? 0 : deps.sessions.endAllFor(admin.id, deps.signedIn(request));
-      deps.audit(request, 'admin.update', target(admin), {
+      await deps.audit(request, 'admin.update', target(admin), {
         username: admin.username,
         ...(role !== undefined ? { role: { from: before?.role ?? null, to: admin.role } } : {}),
         ...(password !== undefined ? { passwordChanged: true, sessionsEnded: ended } : {}),
@@ -106,7 +106,10 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     },
     async (request) => {
       const admin = removeAdmin(deps.admins, request.params.id);
-      deps.audit(request, 'admin.delete', target(admin), { username: admin.username, role: admin.role });
+      await deps.audit(request, 'admin.delete', target(admin), {
+        username: admin.username,
+        role: admin.role,
+      });
       return adminView(admin);
     },
   );

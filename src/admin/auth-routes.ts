@@ -45,7 +45,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       const { username, password } = request.body;
       const attempt = deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
       if ('retryAfter' in attempt) {
-        deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
+        await deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
         throw new CompanionError(
           'throttled',
           429,
@@ -57,7 +57,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       }
       const admin = await verifyAdmin(deps.admins, username, password);
       if (!admin) {
-        deps.auditAs(
+        await deps.auditAs(
           request,
           { id: null, username },
           'login',
@@ -75,7 +75,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       );
       request.adminSignedIn = session.signedIn;
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.audit(request, 'login', { type: 'admin', id: admin.id, name: admin.username });
+      await deps.audit(request, 'login', { type: 'admin', id: admin.id, name: admin.username });
       return sessionAnswer(admin, session.csrfToken);
     },
   );
@@ -90,7 +90,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       deps.sessions.end(request.cookies[SESSION_COOKIE]);
       deps.clearSessionCookie(request, reply);
       const { admin } = deps.signedIn(request);
-      deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });
+      await deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });
       return reply.code(204).send();
     },
   );

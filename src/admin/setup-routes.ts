@@ -171,14 +171,14 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       const { setupToken, username, password } = request.body;
       const who = { id: null, username };
       if (deps.admins.count() > 0 || !deps.setupLink) {
-        deps.auditAs(request, who, 'setup', null, { reason: 'admin exists' }, 'denied');
+        await deps.auditAs(request, who, 'setup', null, { reason: 'admin exists' }, 'denied');
         throw new CompanionError('conflict', 409, 'setup is done: sign in instead');
       }
       let claim: ReturnType<SetupLink['claim']>;
       try {
         claim = deps.setupLink.claim(setupToken);
       } catch (error) {
-        deps.auditAs(request, who, 'setup', null, { reason: (error as Error).message }, 'denied');
+        await deps.auditAs(request, who, 'setup', null, { reason: (error as Error).message }, 'denied');
         throw error;
       }
       let admin: Awaited<ReturnType<typeof createAdmin>>;
@@ -196,7 +196,7 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         userAgent: request.headers['user-agent'],
       });
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.auditAs(
+      await deps.auditAs(
         request,
         admin,
         'setup',

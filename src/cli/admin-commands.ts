@@ -88,7 +88,7 @@ export function registerAdminCommands(program: Command): void {
           // Asked once the data dir is known to be right, not before a refusal.
           const password = await readPassword();
           const created = await createAdmin(admins, flags.username, password, role);
-          audit('admin.create', target(created), { username: created.username, role });
+          await audit('admin.create', target(created), { username: created.username, role });
           process.stdout.write(`created ${created.role} ${created.username}\n`);
         },
         { offersInit: true },
@@ -113,7 +113,7 @@ export function registerAdminCommands(program: Command): void {
       const password = await readPassword();
       const changed = await changeAdmin(admins, account.id, { password });
       const ended = sessions.deleteForAdmin(changed.id);
-      audit('admin.update', target(changed), {
+      await audit('admin.update', target(changed), {
         username: changed.username,
         passwordChanged: true,
         sessionsEnded: ended,
@@ -135,7 +135,7 @@ export function registerAdminCommands(program: Command): void {
         return;
       }
       const changed = await changeAdmin(admins, account.id, { role });
-      audit('admin.update', target(changed), {
+      await audit('admin.update', target(changed), {
         username: changed.username,
         role: { from: account.role, to: changed.role },
       });
@@ -148,10 +148,10 @@ export function registerAdminCommands(program: Command): void {
       .command('remove <username>')
       .description('remove an account and end its sessions; the last owner stays'),
   ).action((username: string, flags: StoreOptions) =>
-    withStore(flags, ({ admins, audit }) => {
+    withStore(flags, async ({ admins, audit }) => {
       // Its sessions go with the account (the store deletes them with it).
       const removed = removeAdmin(admins, adminNamed(admins, username).id);
-      audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
+      await audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
       process.stdout.write(`removed ${removed.role} ${removed.username}; their sessions ended\n`);
     }),
   );
@@ -161,10 +161,13 @@ export function registerAdminCommands(program: Command): void {
       .command('unlock <username>')
       .description('lift the sign-in throttle on an account: its failed sign-ins are forgotten'),
   ).action((username: string, flags: StoreOptions) =>
-    withStore(flags, ({ admins, loginFailures, audit }) => {
+    withStore(flags, async ({ admins, loginFailures, audit }) => {
       const account = adminNamed(admins, username);
       const forgotten = new LoginThrottle(loginFailures).unlock(account.username);
-      audit('admin.unlock', target(account), { username: account.username, failuresForgotten: forgotten });
+      await audit('admin.unlock', target(account), {
+        username: account.username,
+        failuresForgotten: forgotten,
+      });
       const failures = forgotten === 1 ? '1 failed sign-in' : `${forgotten} failed sign-ins`;
       process.stdout.write(`unlocked ${account.username}: ${failures} forgotten\n`);
     }),

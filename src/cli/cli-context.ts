@@ -4,6 +4,7 @@
  * log as actions of the command line run by the OS user. The store must exist already
  * (made by `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
  */
+import type { AuditStore } from '../audit/audit-store.js';
 import type { LoginFailureStore } from '../auth/login-throttle.js';
 import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
@@ -18,7 +19,7 @@ import {
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createSessionRepository, type SessionRepository } from '../store/sqlite/admin-session-store.js';
 import { type AdminRepository, createAdminRepository } from '../store/sqlite/admin-store.js';
-import { createAuditRepository } from '../store/sqlite/audit-store.js';
+import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
 import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
@@ -54,9 +55,7 @@ export interface CliStore {
   /** Made on first use: only `history` commands read through it. */
   readonly historySearch: HistorySearchRepository;
   /** Appends a done action to the audit log, by the command line and this OS user. */
-  audit(action: string, target: CliTarget, details: Record<string, unknown> | null): void;
-  /** Runs `fn` in one write transaction, so a change and its audit entry land together. */
-  transaction<T>(fn: () => T): T;
+  audit(action: string, target: CliTarget, details: Record<string, unknown> | null): Promise<void>;
   close(): void;
 }
 
@@ -75,7 +74,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
   let historySearch: HistorySearchRepository | undefined;
-  const auditLog = createAuditRepository(db);
+  const auditLog: AuditStore = createSqliteAuditStore(db);
   const osUser = osUserName(sudoUser());
   return {
     db,
@@ -89,8 +88,8 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
       historySearch ??= createHistorySearchRepository(db);
       return historySearch;
     },
-    audit: (action, target, details) =>
-      void auditLog.append({
+    audit: async (action, target, details) =>
+      void (await auditLog.append({
         at: Date.now(),
         actorKind: 'cli',
         adminId: null,
@@ -103,8 +102,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
         details,
         ip: null,
         outcome: 'ok',
-      }),
-    transaction: (fn) => db.transaction(fn).immediate(),
+      })),
     close: () => db.close(),
   };
 }

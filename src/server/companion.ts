@@ -4,6 +4,7 @@
  * pool. Routes receive this object; they never build parts themselves.
  */
 import type { Logger } from 'pino';
+import type { AuditStore } from '../audit/audit-store.js';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
 import { HistoryWriter } from '../history/history-writer.js';
@@ -25,6 +26,7 @@ import {
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
+import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
 import { createSqliteSettingsStore } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
@@ -42,6 +44,7 @@ export interface Companion {
   historySearch: HistorySearchRepository;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
+  auditLog: AuditStore;
   /** Runtime settings (retention, session idle time), changed through the admin API. */
   settings: CurrentSettings;
   metrics: Metrics;
@@ -121,6 +124,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     history,
     historySearch,
     retention,
+    auditLog: createSqliteAuditStore(db),
     settings,
     metrics,
     upstream,
