@@ -21,15 +21,13 @@ import type {
 import type { AuditOutcome } from '../audit/audit-log.js';
 import type { AuditStore } from '../audit/audit-store.js';
 import { AdminSessions, SESSION_COOKIE, type SignedIn } from '../auth/admin-sessions.js';
+import type { AdminRole, AdminStore } from '../auth/admin-store.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { MemoryLoginFailures } from '../auth/memory-login-failures.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { schemaProblem } from '../errors/schema-error-message.js';
 import type { Companion } from '../server/companion.js';
 import type { CurrentSettings } from '../settings/current-settings.js';
-import { createSessionRepository } from '../store/sqlite/admin-session-store.js';
-import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/sqlite/admin-store.js';
-import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
 import { adminsRoutes } from './admins-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -77,7 +75,7 @@ export type RoleGuard = (request: FastifyRequest, reply: FastifyReply) => Promis
 /** What every admin route module receives. */
 export interface AdminRouteDeps {
   companion: Companion;
-  admins: AdminRepository;
+  admins: AdminStore;
   sessions: AdminSessions;
   settings: CurrentSettings;
   auditLog: AuditStore;
@@ -150,27 +148,23 @@ function guardsOf(route: RouteOptions): Tagged[] {
   return hooks.filter((hook): hook is Tagged => typeof hook === 'function' && GUARD in hook);
 }
 
-function buildDeps(companion: Companion): AdminRouteDeps {
-  const admins = createAdminRepository(companion.db);
-  const { settings, auditLog } = companion;
+async function buildDeps(companion: Companion): Promise<AdminRouteDeps> {
+  const { admins, settings, auditLog } = companion;
   // Kept in memory: a restart may reset how many refusals an address may still write.
   const anonymousRefusals = new LoginThrottle(new MemoryLoginFailures(), ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
-    createSessionRepository(companion.db),
-    // As last read or written in this process: a session lookup does not wait for the store.
-    () => settings.latest().sessionIdleMinutes * 60_000,
+    companion.adminSessions,
+    async () => (await settings.read()).sessionIdleMinutes * 60_000,
   );
 
   const auditAs: AdminRouteDeps['auditAs'] = async (request, who, action, target, details, outcome) => {
     if (who.id === null && outcome !== 'ok') {
       // Refusals before sign-in cost the sender nothing; past the address's budget they are
       // counted instead, so nobody can fill the disk with audit rows.
-      const key = [request.ip];
-      if (anonymousRefusals.retryAfter(key) !== undefined) {
+      if ('retryAfter' in (await anonymousRefusals.attempt([request.ip]))) {
         companion.metrics.auditUnrecorded.inc();
         return;
       }
-      anonymousRefusals.fail(key);
     }
     await auditLog.append({
       at: Date.now(),
@@ -245,8 +239,8 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     sessions,
     settings,
     auditLog,
-    throttle: new LoginThrottle(createLoginFailureRepository(companion.db)),
-    setupLink: admins.count() === 0 ? new SetupLink() : undefined,
+    throttle: new LoginThrottle(companion.loginFailures),
+    setupLink: (await admins.count()) === 0 ? new SetupLink() : undefined,
     requireRole,
     signedIn,
     audit,
@@ -259,7 +253,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
 
 /** Registers the admin API (`/admin/api/*`), the token holders' `/api/companion/me` and the panel pages. */
 export async function adminPlugin(app: FastifyInstance, companion: Companion): Promise<void> {
-  const deps = buildDeps(companion);
+  const deps = await buildDeps(companion);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -304,7 +298,7 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
         );
       });
       api.addHook('onRequest', async (request) => {
-        request.adminSignedIn = deps.sessions.lookup(request.cookies[SESSION_COOKIE]) ?? null;
+        request.adminSignedIn = (await deps.sessions.lookup(request.cookies[SESSION_COOKIE])) ?? null;
       });
       // Answers carry session data (CSRF tokens, history): never kept by browsers or proxies.
       api.addHook('onSend', async (_request, reply, payload) => {
@@ -329,5 +323,5 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
   await app.register(selfServiceRoutes, deps);
   await app.register(panelRoutes);
 
-  if (deps.setupLink) announceSetupLink(app, deps.setupLink, companion, deps.admins);
+  if (deps.setupLink) announceSetupLink(app, deps.setupLink, companion);
 }

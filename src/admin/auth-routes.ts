@@ -43,7 +43,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
     },
     async (request, reply) => {
       const { username, password } = request.body;
-      const attempt = deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
+      const attempt = await deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
       if ('retryAfter' in attempt) {
         await deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
         throw new CompanionError(
@@ -67,8 +67,8 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
         );
         throw new CompanionError('unauthenticated', 401, 'wrong username or password');
       }
-      attempt.succeeded();
-      const session = deps.sessions.start(
+      await attempt.succeeded();
+      const session = await deps.sessions.start(
         admin,
         { ip: request.ip, userAgent: request.headers['user-agent'] },
         request.cookies[SESSION_COOKIE],
@@ -87,7 +87,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       schema: { summary: 'Sign out: ends this session', tags: ['session'] },
     },
     async (request, reply) => {
-      deps.sessions.end(request.cookies[SESSION_COOKIE]);
+      await deps.sessions.end(request.cookies[SESSION_COOKIE]);
       deps.clearSessionCookie(request, reply);
       const { admin } = deps.signedIn(request);
       await deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });

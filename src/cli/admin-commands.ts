@@ -7,14 +7,9 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { changeAdmin, createAdmin, removeAdmin } from '../auth/admin-accounts.js';
+import { ADMIN_ROLES, type Admin, type AdminRole, type AdminStore } from '../auth/admin-store.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { CompanionError, notFound } from '../errors/companion-error.js';
-import {
-  ADMIN_ROLES,
-  type Admin,
-  type AdminRepository,
-  type AdminRole,
-} from '../store/sqlite/admin-store.js';
 import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 async function readStdin(): Promise<string> {
@@ -57,8 +52,8 @@ function parseRole(value: string, what: string): AdminRole {
 }
 
 /** @throws CompanionError(not_found) naming the command that lists the accounts. */
-function adminNamed(admins: AdminRepository, username: string): Admin {
-  const found = admins.findByUsername(username);
+async function adminNamed(admins: AdminStore, username: string): Promise<Admin> {
+  const found = await admins.findByUsername(username);
   if (!found) throw notFound(`no admin named "${username}" (see: ollama-companion admin list)`);
   const { passwordHash: _hash, ...admin } = found;
   return admin;
@@ -96,8 +91,8 @@ export function registerAdminCommands(program: Command): void {
     });
 
   storeFlags(admin.command('list').description('list admin accounts')).action((flags: StoreOptions) =>
-    withStore(flags, ({ admins }) => {
-      for (const a of admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
+    withStore(flags, async ({ admins }) => {
+      for (const a of await admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
     }),
   );
 
@@ -109,10 +104,10 @@ export function registerAdminCommands(program: Command): void {
       ),
   ).action((username: string, flags: StoreOptions) =>
     withStore(flags, async ({ admins, sessions, audit }) => {
-      const account = adminNamed(admins, username);
+      const account = await adminNamed(admins, username);
       const password = await readPassword();
       const changed = await changeAdmin(admins, account.id, { password });
-      const ended = sessions.deleteForAdmin(changed.id);
+      const ended = await sessions.deleteForAdmin(changed.id);
       await audit('admin.update', target(changed), {
         username: changed.username,
         passwordChanged: true,
@@ -129,7 +124,7 @@ export function registerAdminCommands(program: Command): void {
   ).action((username: string, roleName: string, flags: StoreOptions) => {
     const role = parseRole(roleName, 'the role');
     return withStore(flags, async ({ admins, audit }) => {
-      const account = adminNamed(admins, username);
+      const account = await adminNamed(admins, username);
       if (account.role === role) {
         process.stdout.write(`${account.username} is ${role} already\n`);
         return;
@@ -150,7 +145,7 @@ export function registerAdminCommands(program: Command): void {
   ).action((username: string, flags: StoreOptions) =>
     withStore(flags, async ({ admins, audit }) => {
       // Its sessions go with the account (the store deletes them with it).
-      const removed = removeAdmin(admins, adminNamed(admins, username).id);
+      const removed = await removeAdmin(admins, (await adminNamed(admins, username)).id);
       await audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
       process.stdout.write(`removed ${removed.role} ${removed.username}; their sessions ended\n`);
     }),
@@ -162,8 +157,8 @@ export function registerAdminCommands(program: Command): void {
       .description('lift the sign-in throttle on an account: its failed sign-ins are forgotten'),
   ).action((username: string, flags: StoreOptions) =>
     withStore(flags, async ({ admins, loginFailures, audit }) => {
-      const account = adminNamed(admins, username);
-      const forgotten = new LoginThrottle(loginFailures).unlock(account.username);
+      const account = await adminNamed(admins, username);
+      const forgotten = await new LoginThrottle(loginFailures).unlock(account.username);
       await audit('admin.unlock', target(account), {
         username: account.username,
         failuresForgotten: forgotten,

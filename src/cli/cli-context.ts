@@ -5,22 +5,24 @@
  * (made by `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
  */
 import type { AuditStore } from '../audit/audit-store.js';
-import type { LoginFailureStore } from '../auth/login-throttle.js';
+import type { AdminSessionStore } from '../auth/admin-session-store.js';
+import type { AdminStore } from '../auth/admin-store.js';
+import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
-import { type Db, openDatabase } from '../store/database.js';
+import { openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
   createHistorySearchRepository,
   type HistorySearchRepository,
 } from '../store/history-search-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
-import { createSessionRepository, type SessionRepository } from '../store/sqlite/admin-session-store.js';
-import { type AdminRepository, createAdminRepository } from '../store/sqlite/admin-store.js';
+import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
+import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
 import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
-import { createLoginFailureRepository } from '../store/sqlite/login-failure-store.js';
+import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';
@@ -45,11 +47,10 @@ export interface CliTarget {
 }
 
 export interface CliStore {
-  db: Db;
   nodeId: string;
   tokens: TokenService;
-  admins: AdminRepository;
-  sessions: SessionRepository;
+  admins: AdminStore;
+  sessions: AdminSessionStore;
   loginFailures: LoginFailureStore;
   history: HistoryRepository;
   /** Made on first use: only `history` commands read through it. */
@@ -77,12 +78,11 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   const auditLog: AuditStore = createSqliteAuditStore(db);
   const osUser = osUserName(sudoUser());
   return {
-    db,
     nodeId,
     tokens: createTokenService(createTokenRepository(db), nodeId, windowStart),
-    admins: createAdminRepository(db),
-    sessions: createSessionRepository(db),
-    loginFailures: createLoginFailureRepository(db),
+    admins: createSqliteAdminStore(db),
+    sessions: createSqliteAdminSessionStore(db),
+    loginFailures: createSqliteLoginFailureStore(db),
     history: createHistoryRepository(db, nodeId),
     get historySearch() {
       historySearch ??= createHistorySearchRepository(db);

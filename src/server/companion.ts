@@ -5,6 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { AuditStore } from '../audit/audit-store.js';
+import type { AdminSessionStore } from '../auth/admin-session-store.js';
+import type { AdminStore } from '../auth/admin-store.js';
+import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
 import { HistoryWriter } from '../history/history-writer.js';
@@ -26,7 +29,10 @@ import {
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
+import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
+import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
 import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
+import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import { createSqliteSettingsStore } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
@@ -44,6 +50,10 @@ export interface Companion {
   historySearch: HistorySearchRepository;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
+  admins: AdminStore;
+  adminSessions: AdminSessionStore;
+  /** Failed sign-ins, shared with the CLI's `admin unlock`. */
+  loginFailures: LoginFailureStore;
   auditLog: AuditStore;
   /** Runtime settings (retention, session idle time), changed through the admin API. */
   settings: CurrentSettings;
@@ -124,6 +134,9 @@ export function createCompanion(config: Config, log: Logger): Companion {
     history,
     historySearch,
     retention,
+    admins: createSqliteAdminStore(db),
+    adminSessions: createSqliteAdminSessionStore(db),
+    loginFailures: createSqliteLoginFailureStore(db),
     auditLog: createSqliteAuditStore(db),
     settings,
     metrics,

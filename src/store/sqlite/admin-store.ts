@@ -1,31 +1,6 @@
-/** Admin accounts in SQLite. Passwords arrive here already hashed. */
+/** Admin accounts in SQLite (the `AdminStore` port). Passwords arrive here already hashed. */
+import type { Admin, AdminChange, AdminRole, AdminStore } from '../../auth/admin-store.js';
 import type { Db } from '../database.js';
-
-export type AdminRole = 'owner' | 'admin' | 'viewer';
-export const ADMIN_ROLES: readonly AdminRole[] = ['owner', 'admin', 'viewer'];
-
-export interface Admin {
-  id: string;
-  username: string;
-  role: AdminRole;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface AdminRepository {
-  insert(admin: Admin, passwordHash: string): void;
-  findByUsername(username: string): (Admin & { passwordHash: string }) | undefined;
-  findById(id: string): Admin | undefined;
-  list(): Admin[];
-  count(): number;
-  countOwners(): number;
-  updateRole(id: string, role: AdminRole, at: number): void;
-  updatePassword(id: string, passwordHash: string, at: number): void;
-  /** Removes the account; its sessions go with it. */
-  delete(id: string): void;
-  /** Runs `fn` in one write transaction (for checks that must hold when the change lands). */
-  transaction<T>(fn: () => T): T;
-}
 
 interface AdminRow {
   id: string;
@@ -44,10 +19,11 @@ const toAdmin = (row: AdminRow): Admin => ({
   updatedAt: row.updated_at,
 });
 
-export function createAdminRepository(db: Db): AdminRepository {
-  const insert = db.prepare(
-    'INSERT INTO admins (id, username, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-  );
+export function createSqliteAdminStore(db: Db): AdminStore {
+  // The username column is UNIQUE COLLATE NOCASE: a taken name, in any case, inserts nothing.
+  const insert = db.prepare(`
+    INSERT INTO admins (id, username, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (username) DO NOTHING`);
   const byUsername = db.prepare<[string], AdminRow>('SELECT * FROM admins WHERE username = ?');
   const all = db.prepare<[], AdminRow>('SELECT * FROM admins ORDER BY created_at');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM admins');
@@ -55,23 +31,49 @@ export function createAdminRepository(db: Db): AdminRepository {
   const owners = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM admins WHERE role = 'owner'");
   const setRole = db.prepare('UPDATE admins SET role = ?, updated_at = ? WHERE id = ?');
   const setPassword = db.prepare('UPDATE admins SET password_hash = ?, updated_at = ? WHERE id = ?');
+  // Sessions go with the account (ON DELETE CASCADE).
   const remove = db.prepare('DELETE FROM admins WHERE id = ?');
+
+  const findById = (id: string): Admin | undefined => {
+    const row = byId.get(id);
+    return row && toAdmin(row);
+  };
+  /** Whether taking the owner role from `admin` would leave no owner. */
+  const isLastOwner = (admin: Admin): boolean => admin.role === 'owner' && owners.get()!.n <= 1;
+
+  // Immediate transactions: the owner count is read under the write lock, so no other
+  // connection can demote or remove the other owner between the check and the change.
+  const update = db.transaction(
+    (id: string, changes: { role?: AdminRole; passwordHash?: string }, at: number): AdminChange => {
+      const current = findById(id);
+      if (!current) return { refused: 'not_found' };
+      if (changes.role !== undefined && changes.role !== current.role) {
+        if (isLastOwner(current)) return { refused: 'last_owner' };
+        setRole.run(changes.role, at, id);
+      }
+      if (changes.passwordHash !== undefined) setPassword.run(changes.passwordHash, at, id);
+      return { admin: findById(id)! };
+    },
+  );
+  const removeOne = db.transaction((id: string): AdminChange => {
+    const current = findById(id);
+    if (!current) return { refused: 'not_found' };
+    if (isLastOwner(current)) return { refused: 'last_owner' };
+    remove.run(id);
+    return { admin: current };
+  });
+
   return {
-    insert: (a, hash) => void insert.run(a.id, a.username, hash, a.role, a.createdAt, a.updatedAt),
-    findByUsername: (username) => {
+    insert: async (a, hash) =>
+      insert.run(a.id, a.username, hash, a.role, a.createdAt, a.updatedAt).changes === 1,
+    findByUsername: async (username) => {
       const row = byUsername.get(username);
       return row && { ...toAdmin(row), passwordHash: row.password_hash };
     },
-    list: () => all.all().map(toAdmin),
-    count: () => count.get()!.n,
-    findById: (id) => {
-      const row = byId.get(id);
-      return row && toAdmin(row);
-    },
-    countOwners: () => owners.get()!.n,
-    updateRole: (id, role, at) => void setRole.run(role, at, id),
-    updatePassword: (id, hash, at) => void setPassword.run(hash, at, id),
-    delete: (id) => void remove.run(id),
-    transaction: (fn) => db.transaction(fn).immediate(),
+    findById: async (id) => findById(id),
+    list: async () => all.all().map(toAdmin),
+    count: async () => count.get()!.n,
+    updateKeepingAnOwner: async (id, changes, at) => update.immediate(id, changes, at),
+    removeKeepingAnOwner: async (id) => removeOne.immediate(id),
   };
 }
