@@ -11,8 +11,8 @@ import type { Ollama } from 'ollama';
 import { request } from 'undici';
 import { pendingSetupUrl } from '../src/admin/setup-routes.js';
 import { createAdmin } from '../src/auth/admin-accounts.js';
-import { createAdminRepository } from '../src/store/admin-repository.js';
 import { openDatabase } from '../src/store/database.js';
+import { createSqliteAdminStore } from '../src/store/sqlite/admin-store.js';
 import { AdminClient, cookieAttributes, PASSWORD, signedIn } from './support/admin-client.js';
 import {
   BIN,
@@ -495,7 +495,7 @@ test('the audit log says who did what, when and from where, newest first, in pag
 test('the one-time setup link creates the first owner once, signs them in, then is refused', async (t) => {
   const emulator = await emulatorFor(t, {});
   const server = await startCompanion(t, emulator.url);
-  const url = pendingSetupUrl(server.companion);
+  const url = await pendingSetupUrl(server.companion);
   assert.ok(url, 'a setup link exists while there is no admin');
   assert.ok(url.startsWith(`${server.url}/admin/setup#`));
   const setupToken = url.split('#')[1]!;
@@ -551,10 +551,10 @@ test('a companion that already has an admin prints no setup link and refuses set
   const emulator = await emulatorFor(t, {});
   const dataDir = tempDir(t);
   const db = openDatabase(dataDir);
-  await createAdmin(createAdminRepository(db), 'cli-made', PASSWORD, 'owner');
+  await createAdmin(createSqliteAdminStore(db), 'cli-made', PASSWORD, 'owner');
   db.close();
   const server = await startCompanion(t, emulator.url, { dataDir });
-  assert.equal(pendingSetupUrl(server.companion), undefined);
+  assert.equal(await pendingSetupUrl(server.companion), undefined);
   assert.deepEqual((await new AdminClient(server.url).call('GET', '/admin/api/setup')).body, {
     setupNeeded: false,
   });

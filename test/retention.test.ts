@@ -10,7 +10,6 @@ import { type TestContext, test } from 'node:test';
 import { Ollama } from 'ollama';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
 import { RetentionJob } from '../src/history/retention-job.js';
-import { createSettingsRepository } from '../src/store/settings-repository.js';
 import { type AdminClient, signedIn } from './support/admin-client.js';
 import { emulatorFor, eventually, startCompanion, type TestCompanion } from './support/companion-harness.js';
 
@@ -162,8 +161,8 @@ test('a large clean-up runs in small batches while requests keep being answered'
     started: [],
     finished: Array.from({ length: OLD }, (_, i) => oldRecord(now - 100 * DAY + i * 1000, 'bulk')),
   });
-  const settings = createSettingsRepository(server.companion.db);
-  settings.write({ historyMaxAgeDays: 30 });
+  await server.companion.settings.write({ historyMaxAgeDays: 30 });
+  const settings = { read: () => server.companion.settings.latest() };
 
   let batches = 0;
   const store = server.companion.historySearch;
@@ -201,8 +200,8 @@ test('the job stops at a batch boundary when the server stops', async (t) => {
     started: [],
     finished: Array.from({ length: 2000 }, (_, i) => oldRecord(now - 100 * DAY + i, 'bulk')),
   });
-  const settings = createSettingsRepository(server.companion.db);
-  settings.write({ historyMaxRecords: 1 });
+  await server.companion.settings.write({ historyMaxRecords: 1 });
+  const settings = { read: () => server.companion.settings.latest() };
   const job = new RetentionJob(server.companion.historySearch, settings, server.companion.log, {
     batchSize: 10,
   });

@@ -18,18 +18,16 @@ import type {
   FastifyTypeProvider,
   RouteOptions,
 } from 'fastify';
-import type { AuditLog, AuditOutcome } from '../audit/audit-log.js';
+import type { AuditOutcome } from '../audit/audit-log.js';
+import type { AuditStore } from '../audit/audit-store.js';
 import { AdminSessions, SESSION_COOKIE, type SignedIn } from '../auth/admin-sessions.js';
+import type { AdminRole, AdminStore } from '../auth/admin-store.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { MemoryLoginFailures } from '../auth/memory-login-failures.js';
 import { CompanionError } from '../errors/companion-error.js';
 import { schemaProblem } from '../errors/schema-error-message.js';
 import type { Companion } from '../server/companion.js';
-import { type AdminRepository, type AdminRole, createAdminRepository } from '../store/admin-repository.js';
-import { createAuditRepository } from '../store/audit-repository.js';
-import { createLoginFailureRepository } from '../store/login-failure-repository.js';
-import { createSessionRepository } from '../store/session-repository.js';
-import { createSettingsRepository, type SettingsRepository } from '../store/settings-repository.js';
+import type { CurrentSettings } from '../settings/current-settings.js';
 import { adminsRoutes } from './admins-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -77,10 +75,10 @@ export type RoleGuard = (request: FastifyRequest, reply: FastifyReply) => Promis
 /** What every admin route module receives. */
 export interface AdminRouteDeps {
   companion: Companion;
-  admins: AdminRepository;
+  admins: AdminStore;
   sessions: AdminSessions;
-  settings: SettingsRepository;
-  auditLog: AuditLog;
+  settings: CurrentSettings;
+  auditLog: AuditStore;
   throttle: LoginThrottle;
   setupLink: SetupLink | undefined;
   /**
@@ -99,7 +97,7 @@ export interface AdminRouteDeps {
     target: AuditTarget | null,
     details?: Record<string, unknown> | null,
     outcome?: AuditOutcome,
-  ): void;
+  ): Promise<void>;
   /** Like `audit`, naming who acted explicitly (sign-in, where no session exists yet). */
   auditAs(
     request: FastifyRequest,
@@ -108,7 +106,7 @@ export interface AdminRouteDeps {
     target: AuditTarget | null,
     details: Record<string, unknown> | null,
     outcome: AuditOutcome,
-  ): void;
+  ): Promise<void>;
   /** Sets the session cookie: HttpOnly, SameSite=Strict, Path=/, Secure under HTTPS. */
   setSessionCookie(request: FastifyRequest, reply: FastifyReply, value: string): void;
   clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void;
@@ -150,29 +148,25 @@ function guardsOf(route: RouteOptions): Tagged[] {
   return hooks.filter((hook): hook is Tagged => typeof hook === 'function' && GUARD in hook);
 }
 
-function buildDeps(companion: Companion): AdminRouteDeps {
-  const admins = createAdminRepository(companion.db);
-  const settings = createSettingsRepository(companion.db);
-  const auditLog = createAuditRepository(companion.db);
+async function buildDeps(companion: Companion): Promise<AdminRouteDeps> {
+  const { admins, settings, auditLog } = companion;
   // Kept in memory: a restart may reset how many refusals an address may still write.
   const anonymousRefusals = new LoginThrottle(new MemoryLoginFailures(), ANONYMOUS_AUDIT_BUDGET);
   const sessions = new AdminSessions(
-    createSessionRepository(companion.db),
-    () => settings.read().sessionIdleMinutes * 60_000,
+    companion.adminSessions,
+    async () => (await settings.read()).sessionIdleMinutes * 60_000,
   );
 
-  const auditAs: AdminRouteDeps['auditAs'] = (request, who, action, target, details, outcome) => {
+  const auditAs: AdminRouteDeps['auditAs'] = async (request, who, action, target, details, outcome) => {
     if (who.id === null && outcome !== 'ok') {
       // Refusals before sign-in cost the sender nothing; past the address's budget they are
       // counted instead, so nobody can fill the disk with audit rows.
-      const key = [request.ip];
-      if (anonymousRefusals.retryAfter(key) !== undefined) {
+      if ('retryAfter' in (await anonymousRefusals.attempt([request.ip]))) {
         companion.metrics.auditUnrecorded.inc();
         return;
       }
-      anonymousRefusals.fail(key);
     }
-    auditLog.append({
+    await auditLog.append({
       at: Date.now(),
       actorKind: 'admin',
       adminId: who.id,
@@ -189,7 +183,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   };
   const audit: AdminRouteDeps['audit'] = (request, action, target, details = null, outcome = 'ok') => {
     const admin = request.adminSignedIn?.admin;
-    auditAs(
+    return auditAs(
       request,
       { id: admin?.id ?? null, username: admin?.username ?? null },
       action,
@@ -205,7 +199,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
   const refuse = (request: FastifyRequest, reason: string, details: Record<string, unknown>) => {
     const config = request.routeOptions.config;
     const id = (request.params as Record<string, unknown> | undefined)?.id;
-    audit(
+    return audit(
       request,
       config.auditAction ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
       { type: config.auditTarget ?? 'route', id: typeof id === 'string' ? id : null },
@@ -219,12 +213,12 @@ function buildDeps(companion: Companion): AdminRouteDeps {
       const current = signedIn(request);
       if (!SAFE_METHODS.has(request.method)) {
         if (!AdminSessions.csrfMatches(current, request.headers['x-csrf-token'])) {
-          refuse(request, 'csrf_failed', {});
+          await refuse(request, 'csrf_failed', {});
           throw new CompanionError('csrf_failed', 403, 'missing or wrong x-csrf-token header');
         }
       }
       if (ROLE_RANK[current.admin.role] < ROLE_RANK[role]) {
-        refuse(request, 'forbidden_role', { required: role, role: current.admin.role });
+        await refuse(request, 'forbidden_role', { required: role, role: current.admin.role });
         throw new CompanionError('forbidden_role', 403, `this needs the ${role} role or higher`);
       }
     };
@@ -245,8 +239,8 @@ function buildDeps(companion: Companion): AdminRouteDeps {
     sessions,
     settings,
     auditLog,
-    throttle: new LoginThrottle(createLoginFailureRepository(companion.db)),
-    setupLink: admins.count() === 0 ? new SetupLink() : undefined,
+    throttle: new LoginThrottle(companion.loginFailures),
+    setupLink: (await admins.count()) === 0 ? new SetupLink() : undefined,
     requireRole,
     signedIn,
     audit,
@@ -259,7 +253,7 @@ function buildDeps(companion: Companion): AdminRouteDeps {
 
 /** Registers the admin API (`/admin/api/*`), the token holders' `/api/companion/me` and the panel pages. */
 export async function adminPlugin(app: FastifyInstance, companion: Companion): Promise<void> {
-  const deps = buildDeps(companion);
+  const deps = await buildDeps(companion);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -304,7 +298,7 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
         );
       });
       api.addHook('onRequest', async (request) => {
-        request.adminSignedIn = deps.sessions.lookup(request.cookies[SESSION_COOKIE]) ?? null;
+        request.adminSignedIn = (await deps.sessions.lookup(request.cookies[SESSION_COOKIE])) ?? null;
       });
       // Answers carry session data (CSRF tokens, history): never kept by browsers or proxies.
       api.addHook('onSend', async (_request, reply, payload) => {
@@ -329,5 +323,5 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
   await app.register(selfServiceRoutes, deps);
   await app.register(panelRoutes);
 
-  if (deps.setupLink) announceSetupLink(app, deps.setupLink, companion, deps.admins);
+  if (deps.setupLink) announceSetupLink(app, deps.setupLink, companion);
 }

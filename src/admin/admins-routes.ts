@@ -39,7 +39,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
         response: { 200: Type.Object({ items: Type.Array(AdminView) }) },
       },
     },
-    async () => ({ items: deps.admins.list().map(adminView) }),
+    async () => ({ items: (await deps.admins.list()).map(adminView) }),
   );
 
   api.post(
@@ -57,7 +57,7 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     async (request, reply) => {
       const { username, password, role } = request.body;
       const admin = await createAdmin(deps.admins, username, password, role);
-      deps.audit(request, 'admin.create', target(admin), { username, role });
+      await deps.audit(request, 'admin.create', target(admin), { username, role });
       return reply.code(201).send(adminView(admin));
     },
   );
@@ -77,13 +77,14 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
     },
     async (request) => {
       const { role, password } = request.body;
-      const before = deps.admins.findById(request.params.id);
+      const before = await deps.admins.findById(request.params.id);
       const admin = await changeAdmin(deps.admins, request.params.id, {
         ...(role !== undefined ? { role } : {}),
         ...(password !== undefined ? { password } : {}),
       });
-      const ended = password === undefined ? 0 : deps.sessions.endAllFor(admin.id, deps.signedIn(request));
-      deps.audit(request, 'admin.update', target(admin), {
+      const ended =
+        password === undefined ? 0 : await deps.sessions.endAllFor(admin.id, deps.signedIn(request));
+      await deps.audit(request, 'admin.update', target(admin), {
         username: admin.username,
         ...(role !== undefined ? { role: { from: before?.role ?? null, to: admin.role } } : {}),
         ...(password !== undefined ? { passwordChanged: true, sessionsEnded: ended } : {}),
@@ -105,8 +106,11 @@ export async function adminsRoutes(app: FastifyInstance, deps: AdminRouteDeps): 
       },
     },
     async (request) => {
-      const admin = removeAdmin(deps.admins, request.params.id);
-      deps.audit(request, 'admin.delete', target(admin), { username: admin.username, role: admin.role });
+      const admin = await removeAdmin(deps.admins, request.params.id);
+      await deps.audit(request, 'admin.delete', target(admin), {
+        username: admin.username,
+        role: admin.role,
+      });
       return adminView(admin);
     },
   );

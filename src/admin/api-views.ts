@@ -3,8 +3,8 @@
  * functions that build those answers from domain records. Times are ISO 8601 strings.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { ADMIN_ROLES, type Admin } from '../auth/admin-store.js';
 import { HISTORY_MODES, QUOTA_WINDOWS, type QuotaWindow, SCOPES, type Token } from '../policy/token.js';
-import { ADMIN_ROLES, type Admin } from '../store/admin-repository.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

@@ -143,7 +143,7 @@ export async function auditRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       const until = parseTime(request.query.until, 'until');
       if (since !== undefined) query.since = since;
       if (until !== undefined) query.until = until;
-      const entries = deps.auditLog.list(query);
+      const entries = await deps.auditLog.list(query);
       const page = entries.slice(0, limit);
       const next = entries.length > limit ? String(page[page.length - 1]!.id) : null;
       return { items: page.map(item), next };
@@ -160,6 +160,6 @@ export async function auditRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         response: { 200: Facets },
       },
     },
-    async () => ({ actors: deps.auditLog.actors(), actions: deps.auditLog.actions() }),
+    async () => ({ actors: await deps.auditLog.actors(), actions: await deps.auditLog.actions() }),
   );
 }

@@ -43,9 +43,9 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
     },
     async (request, reply) => {
       const { username, password } = request.body;
-      const attempt = deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
+      const attempt = await deps.throttle.attempt(LoginThrottle.keys(username, request.ip));
       if ('retryAfter' in attempt) {
-        deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
+        await deps.auditAs(request, { id: null, username }, 'login', null, { reason: 'throttled' }, 'denied');
         throw new CompanionError(
           'throttled',
           429,
@@ -57,7 +57,7 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       }
       const admin = await verifyAdmin(deps.admins, username, password);
       if (!admin) {
-        deps.auditAs(
+        await deps.auditAs(
           request,
           { id: null, username },
           'login',
@@ -67,15 +67,15 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
         );
         throw new CompanionError('unauthenticated', 401, 'wrong username or password');
       }
-      attempt.succeeded();
-      const session = deps.sessions.start(
+      await attempt.succeeded();
+      const session = await deps.sessions.start(
         admin,
         { ip: request.ip, userAgent: request.headers['user-agent'] },
         request.cookies[SESSION_COOKIE],
       );
       request.adminSignedIn = session.signedIn;
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.audit(request, 'login', { type: 'admin', id: admin.id, name: admin.username });
+      await deps.audit(request, 'login', { type: 'admin', id: admin.id, name: admin.username });
       return sessionAnswer(admin, session.csrfToken);
     },
   );
@@ -87,10 +87,10 @@ export async function authRoutes(app: FastifyInstance, deps: AdminRouteDeps): Pr
       schema: { summary: 'Sign out: ends this session', tags: ['session'] },
     },
     async (request, reply) => {
-      deps.sessions.end(request.cookies[SESSION_COOKIE]);
+      await deps.sessions.end(request.cookies[SESSION_COOKIE]);
       deps.clearSessionCookie(request, reply);
       const { admin } = deps.signedIn(request);
-      deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });
+      await deps.audit(request, 'logout', { type: 'admin', id: admin.id, name: admin.username });
       return reply.code(204).send();
     },
   );

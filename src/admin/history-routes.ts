@@ -266,7 +266,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     async (request, reply) => {
       const format = request.query.format ?? 'jsonl';
       const filter = historyFilter(companion, request.query);
-      deps.audit(request, 'history.export', { type: 'history' }, { format, ...request.query });
+      await deps.audit(request, 'history.export', { type: 'history' }, { format, ...request.query });
       return sendHistoryExport(reply, search, filter, format);
     },
   );
@@ -329,7 +329,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       const view = search.redact(request.params.id, admin.username, Date.now());
       if (!view) throw notFound('no such history record');
       companion.retention.runSoon();
-      deps.audit(
+      await deps.audit(
         request,
         'history.redact',
         { type: 'history', id: view.id },

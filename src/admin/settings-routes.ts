@@ -8,7 +8,7 @@ import {
   type RuntimeSettings,
   RuntimeSettingsSchema,
   type SettingKey,
-} from '../store/settings-repository.js';
+} from '../settings/runtime-settings.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 
 const PatchBody = Type.Partial(RuntimeSettingsSchema, { additionalProperties: false, minProperties: 1 });
@@ -42,13 +42,13 @@ export async function settingsRoutes(app: FastifyInstance, deps: AdminRouteDeps)
       },
     },
     async (request) => {
-      const before = deps.settings.read();
-      const after = deps.settings.write(request.body);
+      const before = await deps.settings.read();
+      const after = await deps.settings.write(request.body);
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       for (const key of Object.keys(request.body) as SettingKey[]) {
         if (before[key] !== after[key]) changes[key] = { from: before[key], to: after[key] };
       }
-      deps.audit(request, 'settings.update', { type: 'settings' }, changes);
+      await deps.audit(request, 'settings.update', { type: 'settings' }, changes);
       return after satisfies RuntimeSettings;
     },
   );

@@ -10,7 +10,6 @@ import type { FastifyInstance } from 'fastify';
 import { createAdmin } from '../auth/admin-accounts.js';
 import { CompanionError } from '../errors/companion-error.js';
 import type { Companion } from '../server/companion.js';
-import type { AdminRepository } from '../store/admin-repository.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { SessionAnswer, sessionAnswer } from './api-views.js';
 
@@ -72,22 +71,17 @@ export class SetupLink {
   }
 }
 
-const links = new WeakMap<Companion, { link: SetupLink; admins: AdminRepository }>();
+const links = new WeakMap<Companion, SetupLink>();
 
 /** The setup link a companion printed, while no admin exists (for tests and tools). */
-export function pendingSetupUrl(companion: Companion): string | undefined {
-  const pending = links.get(companion);
-  return pending && pending.admins.count() === 0 ? pending.link.url : undefined;
+export async function pendingSetupUrl(companion: Companion): Promise<string | undefined> {
+  const link = links.get(companion);
+  return link && (await companion.admins.count()) === 0 ? link.url : undefined;
 }
 
 /** Prints the link as one line on stdout once the server listens. */
-export function announceSetupLink(
-  app: FastifyInstance,
-  link: SetupLink,
-  companion: Companion,
-  admins: AdminRepository,
-): void {
-  links.set(companion, { link, admins });
+export function announceSetupLink(app: FastifyInstance, link: SetupLink, companion: Companion): void {
+  links.set(companion, link);
   app.addHook('onListen', async () => {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : companion.config.port;
@@ -133,7 +127,7 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         response: { 200: Type.Object({ setupNeeded: Type.Boolean() }) },
       },
     },
-    async () => ({ setupNeeded: deps.admins.count() === 0 }),
+    async () => ({ setupNeeded: (await deps.admins.count()) === 0 }),
   );
 
   api.post(
@@ -148,7 +142,7 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       },
     },
     async (request) => {
-      if (deps.admins.count() > 0 || !deps.setupLink) {
+      if ((await deps.admins.count()) > 0 || !deps.setupLink) {
         throw new CompanionError('conflict', 409, 'setup is done: sign in instead');
       }
       const { expiresAt } = deps.setupLink.check(request.body.setupToken);
@@ -170,20 +164,20 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request, reply) => {
       const { setupToken, username, password } = request.body;
       const who = { id: null, username };
-      if (deps.admins.count() > 0 || !deps.setupLink) {
-        deps.auditAs(request, who, 'setup', null, { reason: 'admin exists' }, 'denied');
+      if ((await deps.admins.count()) > 0 || !deps.setupLink) {
+        await deps.auditAs(request, who, 'setup', null, { reason: 'admin exists' }, 'denied');
         throw new CompanionError('conflict', 409, 'setup is done: sign in instead');
       }
       let claim: ReturnType<SetupLink['claim']>;
       try {
         claim = deps.setupLink.claim(setupToken);
       } catch (error) {
-        deps.auditAs(request, who, 'setup', null, { reason: (error as Error).message }, 'denied');
+        await deps.auditAs(request, who, 'setup', null, { reason: (error as Error).message }, 'denied');
         throw error;
       }
       let admin: Awaited<ReturnType<typeof createAdmin>>;
       try {
-        if (deps.admins.count() > 0)
+        if ((await deps.admins.count()) > 0)
           throw new CompanionError('conflict', 409, 'setup is done: sign in instead');
         admin = await createAdmin(deps.admins, username, password, 'owner');
         claim.finish(true);
@@ -191,12 +185,12 @@ export async function setupRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         claim.finish(false);
         throw error;
       }
-      const session = deps.sessions.start(admin, {
+      const session = await deps.sessions.start(admin, {
         ip: request.ip,
         userAgent: request.headers['user-agent'],
       });
       deps.setSessionCookie(request, reply, session.cookieValue);
-      deps.auditAs(
+      await deps.auditAs(
         request,
         admin,
         'setup',

@@ -196,7 +196,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
       const policy = toPolicy(fields, Date.now());
       const { token, secret } = companion.tokens.create(name, policy);
       changed();
-      deps.audit(request, 'token.create', target(token), tokenCreatedDetails(token));
+      await deps.audit(request, 'token.create', target(token), tokenCreatedDetails(token));
       return reply.code(201).send({ ...view(token), token: secret });
     },
   );
@@ -240,7 +240,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
         ...(name !== undefined ? { name } : {}),
       });
       changed();
-      deps.audit(request, 'token.update', target(token), tokenChangedDetails(before, token));
+      await deps.audit(request, 'token.update', target(token), tokenChangedDetails(before, token));
       return view(token);
     },
   );
@@ -260,7 +260,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
     async (request) => {
       const token = companion.tokens.revoke(request.params.id);
       changed();
-      deps.audit(request, 'token.revoke', target(token), null);
+      await deps.audit(request, 'token.revoke', target(token), null);
       return view(token);
     },
   );

@@ -1,6 +1,6 @@
 /**
- * The audit log as the domain sees it: what an entry holds and the port the store
- * implements. Every admin action lands here, whoever made it: a signed-in admin through
+ * The audit log as the domain sees it: what an entry holds, who acted, and how a query
+ * filters (the store's port is in audit-store.ts). Every admin action lands here, whoever made it: a signed-in admin through
  * the admin API (the panel included) or someone at the command line, named by their OS
  * user. Entries are append-only and name their actor and target by name as well as id,
  * so they stay readable after the account or token is gone.
@@ -60,16 +60,6 @@ export interface AuditActorName {
   kind: AuditActorKind;
   /** The admin's username, or `cli:<os user>`. */
   actor: string;
-}
-
-export interface AuditLog {
-  append(entry: NewAuditEntry): number;
-  /** Newest first. */
-  list(query: AuditQuery): AuditEntry[];
-  /** Everyone who acted (signed-in admins and CLI users, not names merely tried), by name. */
-  actors(): AuditActorName[];
-  /** Every action name in the log, sorted. */
-  actions(): string[];
 }
 
 /** The name an entry's actor goes by: the admin's username, `cli:<os user>`, or null. */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { CompanionError } from '../errors/companion-error.js';
-import { createAdminRepository } from '../store/admin-repository.js';
 import { openDatabase } from '../store/database.js';
+import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
 import { changeAdmin, createAdmin, removeAdmin, verifyAdmin } from './admin-accounts.js';
 
 const PASSWORD = 'correct horse battery';
@@ -17,7 +17,7 @@ function repo(t: TestContext) {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return createAdminRepository(db);
+  return createSqliteAdminStore(db);
 }
 
 const conflict = (error: unknown) => error instanceof CompanionError && error.status === 409;
@@ -38,12 +38,16 @@ test('the last owner can be neither demoted nor removed', async (t) => {
   const owner = await createAdmin(admins, 'olivia', PASSWORD, 'owner');
   const viewer = await createAdmin(admins, 'vera', PASSWORD, 'viewer');
   await assert.rejects(changeAdmin(admins, owner.id, { role: 'admin' }), conflict);
-  assert.throws(() => removeAdmin(admins, owner.id), conflict);
+  await assert.rejects(removeAdmin(admins, owner.id), conflict);
   assert.equal((await changeAdmin(admins, viewer.id, { role: 'owner' })).role, 'owner');
   assert.equal((await changeAdmin(admins, owner.id, { role: 'viewer' })).role, 'viewer');
-  assert.throws(() => removeAdmin(admins, viewer.id), conflict, 'vera is now the only owner');
-  assert.equal(removeAdmin(admins, owner.id).username, 'olivia');
-  assert.equal(admins.countOwners(), 1);
+  await assert.rejects(removeAdmin(admins, viewer.id), conflict, 'vera is now the only owner');
+  assert.equal((await removeAdmin(admins, owner.id)).username, 'olivia');
+  assert.deepEqual(
+    (await admins.list()).map((a) => [a.username, a.role]),
+    [['vera', 'owner']],
+  );
+  await assert.rejects(removeAdmin(admins, owner.id), /no admin/);
 });
 
 test('a changed password replaces the old one; weak ones are refused', async (t) => {
@@ -54,4 +58,31 @@ test('a changed password replaces the old one; weak ones are refused', async (t)
   assert.equal(await verifyAdmin(admins, 'olivia', PASSWORD), undefined);
   assert.ok(await verifyAdmin(admins, 'olivia', 'another long password'));
   await assert.rejects(changeAdmin(admins, 'missing', { role: 'viewer' }), /no admin/);
+});
+
+test('a name is taken whatever its case, also by two creations at once', async (t) => {
+  const admins = repo(t);
+  await createAdmin(admins, 'olivia', PASSWORD, 'owner');
+  await assert.rejects(createAdmin(admins, 'Olivia', PASSWORD, 'admin'), conflict);
+  const both = await Promise.allSettled([
+    createAdmin(admins, 'adam', PASSWORD, 'admin'),
+    createAdmin(admins, 'ADAM', PASSWORD, 'admin'),
+  ]);
+  assert.deepEqual(
+    both.map((r) => r.status),
+    ['fulfilled', 'rejected'],
+  );
+  assert.equal(await admins.count(), 2);
+});
+
+test('two owners demoting each other at once leave one owner', async (t) => {
+  const admins = repo(t);
+  const olivia = await createAdmin(admins, 'olivia', PASSWORD, 'owner');
+  const otto = await createAdmin(admins, 'otto', PASSWORD, 'owner');
+  const both = await Promise.allSettled([
+    changeAdmin(admins, olivia.id, { role: 'admin' }),
+    changeAdmin(admins, otto.id, { role: 'admin' }),
+  ]);
+  assert.equal(both.filter((r) => r.status === 'rejected').length, 1);
+  assert.equal((await admins.list()).filter((a) => a.role === 'owner').length, 1);
 });

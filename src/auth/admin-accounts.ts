@@ -1,11 +1,11 @@
 /**
  * Admin accounts: the rules shared by the CLI, the setup link and the admin API —
- * creating, signing in, changing and removing accounts. The invariant kept here: there
- * is always at least one owner once the first one exists.
+ * creating, signing in, changing and removing accounts. The invariant kept: there is
+ * always at least one owner once the first one exists (the store checks it with the change).
  */
 import { randomUUID } from 'node:crypto';
 import { badRequest, CompanionError, notFound } from '../errors/companion-error.js';
-import type { Admin, AdminRepository, AdminRole } from '../store/admin-repository.js';
+import type { Admin, AdminChange, AdminRole, AdminStore } from './admin-store.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export const MIN_PASSWORD_LENGTH = 10;
@@ -22,7 +22,7 @@ function checkPassword(password: string): void {
 
 /** @throws CompanionError 400 for a weak password or bad name, 409 for a taken name. */
 export async function createAdmin(
-  repo: AdminRepository,
+  admins: AdminStore,
   username: string,
   password: string,
   role: AdminRole,
@@ -30,23 +30,23 @@ export async function createAdmin(
   if (!USERNAME.test(username))
     throw badRequest('invalid username: 1–64 letters, digits, ".", "_", "@" or "-"');
   checkPassword(password);
-  if (repo.findByUsername(username)) throw new CompanionError('conflict', 409, `admin "${username}" exists`);
+  const taken = () => new CompanionError('conflict', 409, `admin "${username}" exists`);
+  if (await admins.findByUsername(username)) throw taken();
   const hash = await hashPassword(password);
-  // Checked again after the (slow) hashing: another request may have taken the name meanwhile.
-  if (repo.findByUsername(username)) throw new CompanionError('conflict', 409, `admin "${username}" exists`);
   const now = Date.now();
   const admin: Admin = { id: randomUUID(), username, role, createdAt: now, updatedAt: now };
-  repo.insert(admin, hash);
+  // The store refuses the name if another request took it during the (slow) hashing.
+  if (!(await admins.insert(admin, hash))) throw taken();
   return admin;
 }
 
 /** The account when the password is right; undefined otherwise (unknown name included). */
 export async function verifyAdmin(
-  repo: AdminRepository,
+  admins: AdminStore,
   username: string,
   password: string,
 ): Promise<Admin | undefined> {
-  const found = repo.findByUsername(username);
+  const found = await admins.findByUsername(username);
   if (!found) {
     decoyHash ??= hashPassword(randomUUID());
     await verifyPassword(password, await decoyHash);
@@ -56,8 +56,11 @@ export async function verifyAdmin(
   return (await verifyPassword(password, passwordHash)) ? admin : undefined;
 }
 
-function lastOwner(): CompanionError {
-  return new CompanionError(
+/** The account a guarded change left, or the refusal in words. */
+function changed(id: string, change: AdminChange): Admin {
+  if ('admin' in change) return change.admin;
+  if (change.refused === 'not_found') throw notFound(`no admin with id "${id}"`);
+  throw new CompanionError(
     'conflict',
     409,
     'the last owner cannot be removed or demoted: make another admin owner first',
@@ -69,33 +72,21 @@ function lastOwner(): CompanionError {
  * @throws CompanionError 404 unknown id, 400 weak password, 409 when it would leave no owner.
  */
 export async function changeAdmin(
-  repo: AdminRepository,
+  admins: AdminStore,
   id: string,
   changes: { role?: AdminRole; password?: string },
 ): Promise<Admin> {
-  if (!repo.findById(id)) throw notFound(`no admin with id "${id}"`);
+  if (!(await admins.findById(id))) throw notFound(`no admin with id "${id}"`);
   if (changes.password !== undefined) checkPassword(changes.password);
-  const hash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-  return repo.transaction(() => {
-    const current = repo.findById(id);
-    if (!current) throw notFound(`no admin with id "${id}"`);
-    const at = Date.now();
-    if (changes.role !== undefined && changes.role !== current.role) {
-      if (current.role === 'owner' && repo.countOwners() <= 1) throw lastOwner();
-      repo.updateRole(id, changes.role, at);
-    }
-    if (hash !== undefined) repo.updatePassword(id, hash, at);
-    return repo.findById(id)!;
-  });
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+  const wanted = {
+    ...(changes.role !== undefined ? { role: changes.role } : {}),
+    ...(passwordHash !== undefined ? { passwordHash } : {}),
+  };
+  return changed(id, await admins.updateKeepingAnOwner(id, wanted, Date.now()));
 }
 
 /** @throws CompanionError 404 unknown id, 409 for the last owner. */
-export function removeAdmin(repo: AdminRepository, id: string): Admin {
-  return repo.transaction(() => {
-    const current = repo.findById(id);
-    if (!current) throw notFound(`no admin with id "${id}"`);
-    if (current.role === 'owner' && repo.countOwners() <= 1) throw lastOwner();
-    repo.delete(id);
-    return current;
-  });
+export async function removeAdmin(admins: AdminStore, id: string): Promise<Admin> {
+  return changed(id, await admins.removeKeepingAnOwner(id));
 }

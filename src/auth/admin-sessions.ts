@@ -5,8 +5,8 @@
  * when its account goes. Each sign-in makes a new session id.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Admin } from '../store/admin-repository.js';
-import type { AdminSessionRecord, SessionRepository } from '../store/session-repository.js';
+import type { AdminSessionRecord, AdminSessionStore } from './admin-session-store.js';
+import type { Admin } from './admin-store.js';
 
 export const SESSION_COOKIE = 'oc_admin';
 export const ABSOLUTE_SESSION_MS = 12 * 3_600_000;
@@ -29,17 +29,21 @@ const hashId = (cookieValue: string): string => createHash('sha256').update(cook
 
 export class AdminSessions {
   constructor(
-    private readonly repo: SessionRepository,
+    private readonly store: AdminSessionStore,
     /** The idle time now; read at each lookup so a settings change applies at once. */
-    private readonly idleMs: () => number,
+    private readonly idleMs: () => number | Promise<number>,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Starts a session for `admin`, ending the one the browser held before, if any. */
-  start(admin: Admin, client: { ip: string; userAgent?: string | undefined }, previous?: string): NewSession {
+  async start(
+    admin: Admin,
+    client: { ip: string; userAgent?: string | undefined },
+    previous?: string,
+  ): Promise<NewSession> {
     const at = this.now();
-    if (previous) this.repo.delete(hashId(previous));
-    this.repo.deleteExpired(at - this.idleMs(), at - ABSOLUTE_SESSION_MS);
+    if (previous) await this.store.delete(hashId(previous));
+    await this.store.deleteExpired(at - (await this.idleMs()), at - ABSOLUTE_SESSION_MS);
     const cookieValue = randomBytes(32).toString('base64url');
     const session: AdminSessionRecord = {
       idHash: hashId(cookieValue),
@@ -50,37 +54,37 @@ export class AdminSessions {
       ip: client.ip,
       userAgent: client.userAgent?.slice(0, 512) ?? null,
     };
-    this.repo.insert(session);
+    await this.store.insert(session);
     return { cookieValue, csrfToken: session.csrfToken, signedIn: { admin, session } };
   }
 
   /** The live session for a cookie value, refreshed; undefined when unknown or expired. */
-  lookup(cookieValue: string | undefined): SignedIn | undefined {
+  async lookup(cookieValue: string | undefined): Promise<SignedIn | undefined> {
     if (!cookieValue) return undefined;
     const idHash = hashId(cookieValue);
-    const found = this.repo.findWithAdmin(idHash);
+    const found = await this.store.findWithAdmin(idHash);
     if (!found) return undefined;
+    const idle = await this.idleMs();
     const at = this.now();
     const { session } = found;
-    const idle = this.idleMs();
     if (at - session.lastSeenAt > idle || at - session.createdAt > ABSOLUTE_SESSION_MS) {
-      this.repo.delete(idHash);
+      await this.store.delete(idHash);
       return undefined;
     }
     if (at - session.lastSeenAt >= Math.min(TOUCH_EVERY_MS, idle / 4)) {
-      this.repo.touch(idHash, at);
+      await this.store.touch(idHash, at);
       session.lastSeenAt = at;
     }
     return found;
   }
 
-  end(cookieValue: string | undefined): void {
-    if (cookieValue) this.repo.delete(hashId(cookieValue));
+  async end(cookieValue: string | undefined): Promise<void> {
+    if (cookieValue) await this.store.delete(hashId(cookieValue));
   }
 
   /** Signs an account out everywhere, except the session given (e.g. the caller's own). */
-  endAllFor(adminId: string, except?: SignedIn): number {
-    return this.repo.deleteForAdmin(adminId, except?.session.idHash);
+  endAllFor(adminId: string, except?: SignedIn): Promise<number> {
+    return this.store.deleteForAdmin(adminId, except?.session.idHash);
   }
 
   /** Constant-time comparison of the header a request sent with the session's token. */

@@ -5,6 +5,7 @@
  * `LoginFailureStore`: for sign-in, the data store, so a restart does not lift the
  * throttle and `admin unlock` on the command line can.
  */
+import { blockingFailure, type LoginFailureStore } from './login-failure-store.js';
 
 export interface ThrottleOptions {
   maxFailures: number;
@@ -12,27 +13,6 @@ export interface ThrottleOptions {
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, windowMs: 15 * 60_000 };
-
-/**
- * Where failures are kept. A failure is recorded under each key its attempt counts
- * against, with the account the attempt named, so that unlocking an account also takes
- * back what its failures counted against their addresses.
- */
-export interface LoginFailureStore {
-  /** Times of the failures under `key` after `since`, oldest first. */
-  recent(key: string, since: number): number[];
-  /**
-   * Records one failure at `at` under each key, for `account` (lower-case; null when the
-   * attempt named none), and forgets failures at or before `forgetBefore`.
-   */
-  add(keys: readonly string[], account: string | null, at: number, forgetBefore: number): void;
-  /** Takes back one failure at `at` under each key (the attempt turned out right). */
-  takeBack(keys: readonly string[], at: number): void;
-  /** Forgets every failure under `key`. */
-  clear(key: string): void;
-  /** Forgets every failure of attempts on `account` (lower-case), under any key. */
-  clearAccount(account: string): void;
-}
 
 const USER = 'user:';
 
@@ -49,17 +29,17 @@ export class LoginThrottle {
   }
 
   /** Seconds until an attempt may be made, or undefined when it may be made now. */
-  retryAfter(keys: readonly string[]): number | undefined {
+  async retryAfter(keys: readonly string[]): Promise<number | undefined> {
     const at = this.now();
-    let wait = 0;
+    let blocker: number | undefined;
     for (const key of keys) {
-      const recent = this.store.recent(key, at - this.options.windowMs);
-      if (recent.length >= this.options.maxFailures) {
-        const oldest = recent[recent.length - this.options.maxFailures]!;
-        wait = Math.max(wait, oldest + this.options.windowMs - at);
-      }
+      const found = blockingFailure(
+        await this.store.recent(key, at - this.options.windowMs),
+        this.options.maxFailures,
+      );
+      if (found !== undefined) blocker = Math.max(blocker ?? found, found);
     }
-    return wait > 0 ? Math.max(1, Math.ceil(wait / 1000)) : undefined;
+    return blocker === undefined ? undefined : this.secondsUntilFree(blocker, at);
   }
 
   /**
@@ -67,36 +47,36 @@ export class LoginThrottle {
    * parallel are counted before any of them is checked; `succeeded` takes it back and
    * clears the account's failures (the address keeps its own).
    */
-  attempt(keys: readonly string[]): { retryAfter: number } | { succeeded(): void } {
-    const retryAfter = this.retryAfter(keys);
-    if (retryAfter !== undefined) return { retryAfter };
-    const at = this.fail(keys);
+  async attempt(keys: readonly string[]): Promise<{ retryAfter: number } | { succeeded(): Promise<void> }> {
+    const at = this.now();
+    const account = keys.find((key) => key.startsWith(USER));
+    const blocker = await this.store.addUnlessThrottled(keys, account?.slice(USER.length) ?? null, at, {
+      since: at - this.options.windowMs,
+      maxFailures: this.options.maxFailures,
+    });
+    if (blocker !== null) return { retryAfter: this.secondsUntilFree(blocker, at) };
     return {
-      succeeded: () => {
-        this.store.takeBack(keys, at);
-        const account = keys.find((key) => key.startsWith(USER));
-        if (account !== undefined) this.store.clear(account);
+      succeeded: async () => {
+        await this.store.takeBack(keys, at);
+        if (account !== undefined) await this.store.clear(account);
       },
     };
   }
 
-  /** Records a failure now for every key; returns its time. */
-  fail(keys: readonly string[]): number {
-    const at = this.now();
-    const account = keys.find((key) => key.startsWith(USER))?.slice(USER.length) ?? null;
-    this.store.add(keys, account, at, at - this.options.windowMs);
-    return at;
-  }
-
   /**
    * Lifts the throttle on an account: its failed sign-ins are forgotten, also as counted
-   * against the addresses they came from. Returns how many failures within the window
+   * against the addresses they came from. Resolves to how many failures within the window
    * counted against the account.
    */
-  unlock(username: string): number {
+  async unlock(username: string): Promise<number> {
     const account = username.toLowerCase();
-    const counted = this.store.recent(`${USER}${account}`, this.now() - this.options.windowMs).length;
-    this.store.clearAccount(account);
+    const counted = (await this.store.recent(`${USER}${account}`, this.now() - this.options.windowMs)).length;
+    await this.store.clearAccount(account);
     return counted;
+  }
+
+  /** Whole seconds, at least one, until the failure at `blocker` leaves the window. */
+  private secondsUntilFree(blocker: number, at: number): number {
+    return Math.max(1, Math.ceil((blocker + this.options.windowMs - at) / 1000));
   }
 }

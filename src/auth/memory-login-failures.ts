@@ -3,7 +3,7 @@
  * refusals before sign-in an address may still write to the audit log) and for tests.
  * Bounded: past `maxKeys`, the least recently failed keys are forgotten first.
  */
-import type { LoginFailureStore } from './login-throttle.js';
+import { blockingFailure, type FailureLimit, type LoginFailureStore } from './login-failure-store.js';
 
 interface Failure {
   at: number;
@@ -16,16 +16,24 @@ export class MemoryLoginFailures implements LoginFailureStore {
 
   constructor(private readonly maxKeys = 10_000) {}
 
-  recent(key: string, since: number): number[] {
-    const kept = (this.failures.get(key) ?? []).filter((f) => f.at > since);
-    if (kept.length === 0) this.failures.delete(key);
-    else this.failures.set(key, kept);
-    return kept.map((f) => f.at);
+  async recent(key: string, since: number): Promise<number[]> {
+    return this.recentNow(key, since);
   }
 
-  add(keys: readonly string[], account: string | null, at: number, forgetBefore: number): void {
+  async addUnlessThrottled(
+    keys: readonly string[],
+    account: string | null,
+    at: number,
+    limit: FailureLimit,
+  ): Promise<number | null> {
+    let blocker: number | null = null;
     for (const key of keys) {
-      const kept = (this.failures.get(key) ?? []).filter((f) => f.at > forgetBefore);
+      const found = blockingFailure(this.recentNow(key, limit.since), limit.maxFailures);
+      if (found !== undefined) blocker = Math.max(blocker ?? found, found);
+    }
+    if (blocker !== null) return blocker;
+    for (const key of keys) {
+      const kept = this.failures.get(key) ?? [];
       kept.push({ at, account });
       this.failures.delete(key);
       this.failures.set(key, kept);
@@ -34,9 +42,18 @@ export class MemoryLoginFailures implements LoginFailureStore {
       const oldest = this.failures.keys().next().value as string;
       this.failures.delete(oldest);
     }
+    return null;
   }
 
-  takeBack(keys: readonly string[], at: number): void {
+  /** The failures under `key` after `since`, forgetting older ones. */
+  private recentNow(key: string, since: number): number[] {
+    const kept = (this.failures.get(key) ?? []).filter((f) => f.at > since);
+    if (kept.length === 0) this.failures.delete(key);
+    else this.failures.set(key, kept);
+    return kept.map((f) => f.at);
+  }
+
+  async takeBack(keys: readonly string[], at: number): Promise<void> {
     for (const key of keys) {
       const list = this.failures.get(key);
       if (!list) continue;
@@ -49,11 +66,11 @@ export class MemoryLoginFailures implements LoginFailureStore {
     }
   }
 
-  clear(key: string): void {
+  async clear(key: string): Promise<void> {
     this.failures.delete(key);
   }
 
-  clearAccount(account: string): void {
+  async clearAccount(account: string): Promise<void> {
     for (const [key, list] of this.failures) {
       const kept = list.filter((f) => f.account !== account);
       if (kept.length === 0) this.failures.delete(key);

@@ -7,9 +7,9 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { changeAdmin, createAdmin, removeAdmin } from '../auth/admin-accounts.js';
+import { ADMIN_ROLES, type Admin, type AdminRole, type AdminStore } from '../auth/admin-store.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import { CompanionError, notFound } from '../errors/companion-error.js';
-import { ADMIN_ROLES, type Admin, type AdminRepository, type AdminRole } from '../store/admin-repository.js';
 import { INIT_FLAG, INIT_HELP, type StoreOptions, withStore } from './cli-context.js';
 
 async function readStdin(): Promise<string> {
@@ -52,8 +52,8 @@ function parseRole(value: string, what: string): AdminRole {
 }
 
 /** @throws CompanionError(not_found) naming the command that lists the accounts. */
-function adminNamed(admins: AdminRepository, username: string): Admin {
-  const found = admins.findByUsername(username);
+async function adminNamed(admins: AdminStore, username: string): Promise<Admin> {
+  const found = await admins.findByUsername(username);
   if (!found) throw notFound(`no admin named "${username}" (see: ollama-companion admin list)`);
   const { passwordHash: _hash, ...admin } = found;
   return admin;
@@ -83,7 +83,7 @@ export function registerAdminCommands(program: Command): void {
           // Asked once the data dir is known to be right, not before a refusal.
           const password = await readPassword();
           const created = await createAdmin(admins, flags.username, password, role);
-          audit('admin.create', target(created), { username: created.username, role });
+          await audit('admin.create', target(created), { username: created.username, role });
           process.stdout.write(`created ${created.role} ${created.username}\n`);
         },
         { offersInit: true },
@@ -91,8 +91,8 @@ export function registerAdminCommands(program: Command): void {
     });
 
   storeFlags(admin.command('list').description('list admin accounts')).action((flags: StoreOptions) =>
-    withStore(flags, ({ admins }) => {
-      for (const a of admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
+    withStore(flags, async ({ admins }) => {
+      for (const a of await admins.list()) process.stdout.write(`${a.username}\t${a.role}\n`);
     }),
   );
 
@@ -104,11 +104,11 @@ export function registerAdminCommands(program: Command): void {
       ),
   ).action((username: string, flags: StoreOptions) =>
     withStore(flags, async ({ admins, sessions, audit }) => {
-      const account = adminNamed(admins, username);
+      const account = await adminNamed(admins, username);
       const password = await readPassword();
       const changed = await changeAdmin(admins, account.id, { password });
-      const ended = sessions.deleteForAdmin(changed.id);
-      audit('admin.update', target(changed), {
+      const ended = await sessions.deleteForAdmin(changed.id);
+      await audit('admin.update', target(changed), {
         username: changed.username,
         passwordChanged: true,
         sessionsEnded: ended,
@@ -124,13 +124,13 @@ export function registerAdminCommands(program: Command): void {
   ).action((username: string, roleName: string, flags: StoreOptions) => {
     const role = parseRole(roleName, 'the role');
     return withStore(flags, async ({ admins, audit }) => {
-      const account = adminNamed(admins, username);
+      const account = await adminNamed(admins, username);
       if (account.role === role) {
         process.stdout.write(`${account.username} is ${role} already\n`);
         return;
       }
       const changed = await changeAdmin(admins, account.id, { role });
-      audit('admin.update', target(changed), {
+      await audit('admin.update', target(changed), {
         username: changed.username,
         role: { from: account.role, to: changed.role },
       });
@@ -143,10 +143,10 @@ export function registerAdminCommands(program: Command): void {
       .command('remove <username>')
       .description('remove an account and end its sessions; the last owner stays'),
   ).action((username: string, flags: StoreOptions) =>
-    withStore(flags, ({ admins, audit }) => {
+    withStore(flags, async ({ admins, audit }) => {
       // Its sessions go with the account (the store deletes them with it).
-      const removed = removeAdmin(admins, adminNamed(admins, username).id);
-      audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
+      const removed = await removeAdmin(admins, (await adminNamed(admins, username)).id);
+      await audit('admin.delete', target(removed), { username: removed.username, role: removed.role });
       process.stdout.write(`removed ${removed.role} ${removed.username}; their sessions ended\n`);
     }),
   );
@@ -156,10 +156,13 @@ export function registerAdminCommands(program: Command): void {
       .command('unlock <username>')
       .description('lift the sign-in throttle on an account: its failed sign-ins are forgotten'),
   ).action((username: string, flags: StoreOptions) =>
-    withStore(flags, ({ admins, loginFailures, audit }) => {
-      const account = adminNamed(admins, username);
-      const forgotten = new LoginThrottle(loginFailures).unlock(account.username);
-      audit('admin.unlock', target(account), { username: account.username, failuresForgotten: forgotten });
+    withStore(flags, async ({ admins, loginFailures, audit }) => {
+      const account = await adminNamed(admins, username);
+      const forgotten = await new LoginThrottle(loginFailures).unlock(account.username);
+      await audit('admin.unlock', target(account), {
+        username: account.username,
+        failuresForgotten: forgotten,
+      });
       const failures = forgotten === 1 ? '1 failed sign-in' : `${forgotten} failed sign-ins`;
       process.stdout.write(`unlocked ${account.username}: ${failures} forgotten\n`);
     }),

@@ -4,22 +4,25 @@
  * log as actions of the command line run by the OS user. The store must exist already
  * (made by `serve`, or by a command given `--init`), so a mistyped --data-dir is refused.
  */
-import type { LoginFailureStore } from '../auth/login-throttle.js';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { AdminSessionStore } from '../auth/admin-session-store.js';
+import type { AdminStore } from '../auth/admin-store.js';
+import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
-import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
-import { createAuditRepository } from '../store/audit-repository.js';
-import { type Db, openDatabase } from '../store/database.js';
+import { openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
   createHistorySearchRepository,
   type HistorySearchRepository,
 } from '../store/history-search-repository.js';
-import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
-import { createSessionRepository, type SessionRepository } from '../store/session-repository.js';
+import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
+import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
+import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
+import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';
@@ -44,19 +47,16 @@ export interface CliTarget {
 }
 
 export interface CliStore {
-  db: Db;
   nodeId: string;
   tokens: TokenService;
-  admins: AdminRepository;
-  sessions: SessionRepository;
+  admins: AdminStore;
+  sessions: AdminSessionStore;
   loginFailures: LoginFailureStore;
   history: HistoryRepository;
   /** Made on first use: only `history` commands read through it. */
   readonly historySearch: HistorySearchRepository;
   /** Appends a done action to the audit log, by the command line and this OS user. */
-  audit(action: string, target: CliTarget, details: Record<string, unknown> | null): void;
-  /** Runs `fn` in one write transaction, so a change and its audit entry land together. */
-  transaction<T>(fn: () => T): T;
+  audit(action: string, target: CliTarget, details: Record<string, unknown> | null): Promise<void>;
   close(): void;
 }
 
@@ -75,22 +75,21 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
   let historySearch: HistorySearchRepository | undefined;
-  const auditLog = createAuditRepository(db);
+  const auditLog: AuditStore = createSqliteAuditStore(db);
   const osUser = osUserName(sudoUser());
   return {
-    db,
     nodeId,
     tokens: createTokenService(createTokenRepository(db), nodeId, windowStart),
-    admins: createAdminRepository(db),
-    sessions: createSessionRepository(db),
-    loginFailures: createLoginFailureRepository(db),
+    admins: createSqliteAdminStore(db),
+    sessions: createSqliteAdminSessionStore(db),
+    loginFailures: createSqliteLoginFailureStore(db),
     history: createHistoryRepository(db, nodeId),
     get historySearch() {
       historySearch ??= createHistorySearchRepository(db);
       return historySearch;
     },
-    audit: (action, target, details) =>
-      void auditLog.append({
+    audit: async (action, target, details) =>
+      void (await auditLog.append({
         at: Date.now(),
         actorKind: 'cli',
         adminId: null,
@@ -103,8 +102,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
         details,
         ip: null,
         outcome: 'ok',
-      }),
-    transaction: (fn) => db.transaction(fn).immediate(),
+      })),
     close: () => db.close(),
   };
 }

@@ -67,7 +67,7 @@ export function registerHistoryCommands(program: Command): void {
         }
         // Recorded as the admin API records its exports: who took a copy, and of what.
         const { dataDir: _dir, config: _config, ...asked } = flags;
-        audit('history.export', { type: 'history' }, asked);
+        await audit('history.export', { type: 'history' }, asked);
       });
     });
 }

@@ -193,13 +193,10 @@ export function registerTokenCommands(program: Command): void {
     .action((flags: PolicyFlags & { name: string }) =>
       withStore(
         flags,
-        ({ tokens, audit, transaction }) => {
+        async ({ tokens, audit }) => {
           const policy = policyFrom(flags);
-          const { token: created, secret } = transaction(() => {
-            const made = tokens.create(flags.name, policy);
-            audit('token.create', target(made.token), tokenCreatedDetails(made.token));
-            return made;
-          });
+          const { token: created, secret } = tokens.create(flags.name, policy);
+          await audit('token.create', target(created), tokenCreatedDetails(created));
           const out = flags.json ? JSON.stringify({ ...view(created), token: secret }, null, 2) : secret;
           process.stdout.write(`${out}\n`);
         },
@@ -273,14 +270,11 @@ export function registerTokenCommands(program: Command): void {
       new Option('--disable', 'disable the token (revocable later, or re-enabled)').conflicts('enable'),
     )
     .action((nameOrId: string, flags: PolicyFlags) =>
-      withStore(flags, ({ tokens, audit, transaction }) => {
+      withStore(flags, async ({ tokens, audit }) => {
         const changes = { ...policyFrom(flags), ...(flags.name ? { name: flags.name } : {}) };
-        const updated = transaction(() => {
-          const before = tokens.get(nameOrId);
-          const after = tokens.update(before.id, changes);
-          audit('token.update', target(after), tokenChangedDetails(before, after));
-          return after;
-        });
+        const before = tokens.get(nameOrId);
+        const updated = tokens.update(before.id, changes);
+        await audit('token.update', target(updated), tokenChangedDetails(before, updated));
         const usage = tokens.usage(updated.id);
         process.stdout.write(
           `${flags.json ? JSON.stringify(view(updated, usage), null, 2) : describe(updated, usage)}\n`,
@@ -294,12 +288,9 @@ export function registerTokenCommands(program: Command): void {
     .option('--data-dir <dir>', 'data directory')
     .option('--config <file>', 'config file')
     .action((nameOrId: string, flags: StoreOptions) =>
-      withStore(flags, ({ tokens, audit, transaction }) => {
-        const revoked = transaction(() => {
-          const token = tokens.revoke(nameOrId);
-          audit('token.revoke', target(token), null);
-          return token;
-        });
+      withStore(flags, async ({ tokens, audit }) => {
+        const revoked = tokens.revoke(nameOrId);
+        await audit('token.revoke', target(revoked), null);
         process.stdout.write(`revoked ${revoked.name} (${revoked.prefix})\n`);
       }),
     );

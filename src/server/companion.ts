@@ -4,6 +4,10 @@
  * pool. Routes receive this object; they never build parts themselves.
  */
 import type { Logger } from 'pino';
+import type { AuditStore } from '../audit/audit-store.js';
+import type { AdminSessionStore } from '../auth/admin-session-store.js';
+import type { AdminStore } from '../auth/admin-store.js';
+import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
 import { HistoryWriter } from '../history/history-writer.js';
@@ -15,6 +19,7 @@ import { createTokenService, type TokenService } from '../policy/token-service.j
 import { UpstreamClient } from '../proxy/upstream-client.js';
 import { httpVersionProbe } from '../proxy/upstream-version-probe.js';
 import { systemWatchClock, UpstreamWatch } from '../proxy/upstream-watch.js';
+import { CurrentSettings } from '../settings/current-settings.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
 import {
@@ -24,7 +29,11 @@ import {
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
-import { createSettingsRepository } from '../store/settings-repository.js';
+import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
+import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
+import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
+import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
+import { createSqliteSettingsStore } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {
@@ -41,6 +50,13 @@ export interface Companion {
   historySearch: HistorySearchRepository;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
+  admins: AdminStore;
+  adminSessions: AdminSessionStore;
+  /** Failed sign-ins, shared with the CLI's `admin unlock`. */
+  loginFailures: LoginFailureStore;
+  auditLog: AuditStore;
+  /** Runtime settings (retention, session idle time), changed through the admin API. */
+  settings: CurrentSettings;
   metrics: Metrics;
   upstream: UpstreamClient;
   /** Aborted by the shutdown when it cuts the answers still running after its grace period. */
@@ -98,7 +114,12 @@ export function createCompanion(config: Config, log: Logger): Companion {
   });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
   const historySearch = createHistorySearchRepository(db);
-  const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);
+  const settings = new CurrentSettings(createSqliteSettingsStore(db), (error) =>
+    log.warn({ err: error }, 'could not read the runtime settings; the last ones read stay in use'),
+  );
+  // Read before the retention job's first pass, which takes the settings as last seen.
+  settings.refresh();
+  const retention = new RetentionJob(historySearch, { read: () => settings.latest() }, log);
   retention.start();
 
   return {
@@ -113,6 +134,11 @@ export function createCompanion(config: Config, log: Logger): Companion {
     history,
     historySearch,
     retention,
+    admins: createSqliteAdminStore(db),
+    adminSessions: createSqliteAdminSessionStore(db),
+    loginFailures: createSqliteLoginFailureStore(db),
+    auditLog: createSqliteAuditStore(db),
+    settings,
     metrics,
     upstream,
     shutdown: new AbortController(),

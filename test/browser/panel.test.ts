@@ -64,7 +64,7 @@ test('an admin creates a token, finds its conversation by searching, and revokes
   await missingAsset.body.dump();
 
   // First start: the printed setup link creates the owner and signs them in.
-  const setupUrl = pendingSetupUrl(companion.companion);
+  const setupUrl = await pendingSetupUrl(companion.companion);
   assert.ok(setupUrl, 'a setup link is printed when no admin exists');
   await page.goto(setupUrl);
   await page.getByRole('heading', { name: 'Create the first owner' }).waitFor();

@@ -43,7 +43,7 @@ test('with no admin, /admin tells how to get the setup link instead of showing a
 test('a wrong setup link says so when the page opens; the right one shows the form', async (t) => {
   const emulator = await emulatorFor(t);
   const companion = await startCompanion(t, emulator.url);
-  const url = pendingSetupUrl(companion.companion);
+  const url = await pendingSetupUrl(companion.companion);
   assert.ok(url);
   const browser = await openBrowser(t);
 

@@ -4,8 +4,8 @@
  */
 import { type Dispatcher, request } from 'undici';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
+import type { Admin, AdminRole } from '../../src/auth/admin-store.js';
 import type { Companion } from '../../src/server/companion.js';
-import { type Admin, type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -97,7 +97,7 @@ export function addAdmin(
   role: AdminRole,
   password = PASSWORD,
 ): Promise<Admin> {
-  return createAdmin(createAdminRepository(companion.db), username, password, role);
+  return createAdmin(companion.admins, username, password, role);
 }
 
 /** A signed-in client for a new account of the given role. */

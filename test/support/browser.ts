@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../src/auth/admin-accounts.js';
-import { type AdminRole, createAdminRepository } from '../../src/store/admin-repository.js';
+import type { AdminRole } from '../../src/auth/admin-store.js';
 import { emulatorFor, eventually, startCompanion, type TestCompanion } from './companion-harness.js';
 import type { Emulator } from './ollama-emulator.js';
 
@@ -138,7 +138,7 @@ export async function addAdmin(
   password: string,
   role: AdminRole,
 ): Promise<void> {
-  await createAdmin(createAdminRepository(companion.companion.db), username, password, role);
+  await createAdmin(companion.companion.admins, username, password, role);
 }
 
 /** Opens the panel and signs in through its form; resolves once the dashboard shows. */

@@ -4,13 +4,13 @@
  * it on a running server. Bounded: failures leave as they age out of the window, and
  * past `MAX_ROWS` the oldest go first.
  */
-import type { LoginFailureStore } from '../auth/login-throttle.js';
-import type { Db } from './database.js';
+import { blockingFailure, type LoginFailureStore } from '../../auth/login-failure-store.js';
+import type { Db } from '../database.js';
 
 /** Far above what the throttle lets through (5 per key per window) from any real set of clients. */
 const MAX_ROWS = 100_000;
 
-export function createLoginFailureRepository(db: Db): LoginFailureStore {
+export function createSqliteLoginFailureStore(db: Db): LoginFailureStore {
   const recent = db.prepare<[string, number], { at: number }>(
     'SELECT at FROM login_failures WHERE key = ? AND at > ? ORDER BY at, id',
   );
@@ -24,11 +24,22 @@ export function createLoginFailureRepository(db: Db): LoginFailureStore {
   const clear = db.prepare('DELETE FROM login_failures WHERE key = ?');
   const clearAccount = db.prepare('DELETE FROM login_failures WHERE account = ?');
 
-  const add = db.transaction(
-    (keys: readonly string[], account: string | null, at: number, before: number) => {
-      forget.run(before);
+  // One write transaction: the check sees every failure committed before it, by any process.
+  const addUnlessThrottled = db.transaction(
+    (keys: readonly string[], account: string | null, at: number, since: number, maxFailures: number) => {
+      forget.run(since);
+      let blocker: number | null = null;
+      for (const key of keys) {
+        const found = blockingFailure(
+          recent.all(key, since).map((row) => row.at),
+          maxFailures,
+        );
+        if (found !== undefined) blocker = Math.max(blocker ?? found, found);
+      }
+      if (blocker !== null) return blocker;
       for (const key of keys) insert.run(key, account, at);
       cap.run(MAX_ROWS);
+      return null;
     },
   );
   const back = db.transaction((keys: readonly string[], at: number) => {
@@ -36,10 +47,11 @@ export function createLoginFailureRepository(db: Db): LoginFailureStore {
   });
 
   return {
-    recent: (key, since) => recent.all(key, since).map((row) => row.at),
-    add: (keys, account, at, forgetBefore) => add.immediate(keys, account, at, forgetBefore),
-    takeBack: (keys, at) => back.immediate(keys, at),
-    clear: (key) => void clear.run(key),
-    clearAccount: (account) => void clearAccount.run(account),
+    recent: async (key, since) => recent.all(key, since).map((row) => row.at),
+    addUnlessThrottled: async (keys, account, at, limit) =>
+      addUnlessThrottled.immediate(keys, account, at, limit.since, limit.maxFailures),
+    takeBack: async (keys, at) => back.immediate(keys, at),
+    clear: async (key) => void clear.run(key),
+    clearAccount: async (account) => void clearAccount.run(account),
   };
 }

@@ -1,17 +1,12 @@
 /**
- * The audit log in SQLite (the `AuditLog` port): append-only, read newest first.
+ * The audit log in SQLite (the `AuditStore` port): append-only, read newest first.
  * Entries name who acted and their target by id and by name, so they stay readable after
  * the account or token is gone.
  */
-import type {
-  AuditActorKind,
-  AuditActorName,
-  AuditEntry,
-  AuditLog,
-  AuditOutcome,
-} from '../audit/audit-log.js';
-import { CLI_ACTOR_PREFIX } from '../audit/audit-log.js';
-import type { Db } from './database.js';
+import type { AuditActorKind, AuditActorName, AuditEntry, AuditOutcome } from '../../audit/audit-log.js';
+import { CLI_ACTOR_PREFIX } from '../../audit/audit-log.js';
+import type { AuditStore } from '../../audit/audit-store.js';
+import type { Db } from '../database.js';
 
 interface AuditRow {
   id: number;
@@ -48,7 +43,7 @@ const toEntry = (row: AuditRow): AuditEntry => ({
 /** Escapes LIKE's wildcards so a prefix matches only itself. */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export function createAuditRepository(db: Db): AuditLog {
+export function createSqliteAuditStore(db: Db): AuditStore {
   const insert = db.prepare(`
     INSERT INTO audit_log (at, actor_kind, admin_id, admin_username, os_user, action,
                            target_type, target_id, target_name, details, ip, outcome)
@@ -89,14 +84,14 @@ export function createAuditRepository(db: Db): AuditLog {
     GROUP BY 1, 2 ORDER BY 1, 2`);
   const actions = db.prepare<[], { action: string }>('SELECT DISTINCT action FROM audit_log ORDER BY action');
   return {
-    append: (entry) =>
+    append: async (entry) =>
       Number(
         insert.run({
           ...entry,
           details: entry.details === null ? null : JSON.stringify(entry.details),
         }).lastInsertRowid,
       ),
-    list: (query) => {
+    list: async (query) => {
       const actor = query.actor;
       const action = query.action;
       return page
@@ -115,13 +110,13 @@ export function createAuditRepository(db: Db): AuditLog {
         })
         .map(toEntry);
     },
-    actors: () =>
+    actors: async () =>
       actors.all().map(
         (row): AuditActorName => ({
           kind: row.kind,
           actor: row.kind === 'cli' ? `${CLI_ACTOR_PREFIX}${row.name}` : row.name,
         }),
       ),
-    actions: () => actions.all().map((row) => row.action),
+    actions: async () => actions.all().map((row) => row.action),
   };
 }

@@ -1,36 +1,15 @@
 /**
- * Admin sessions in SQLite. Only the hash of a session id reaches this module; the id
- * itself lives in the browser's cookie.
+ * Admin sessions in SQLite (the `AdminSessionStore` port). Only the hash of a session id
+ * reaches this module; the id itself lives in the browser's cookie.
  *
  * While the store cannot be written (a full disk), a signed-in admin keeps working: a
  * last-seen time that cannot be written is kept in memory, and a session that cannot be
  * deleted (sign-out, expiry) is refused from memory until the delete succeeds. Starting
  * a session needs its row, so sign-in fails then, with the store's error (answered 503).
  */
-import type { Admin, AdminRole } from './admin-repository.js';
-import { type Db, isStoreUnavailableError } from './database.js';
-
-export interface AdminSessionRecord {
-  idHash: string;
-  adminId: string;
-  csrfToken: string;
-  createdAt: number;
-  lastSeenAt: number;
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export interface SessionRepository {
-  insert(session: AdminSessionRecord): void;
-  /** The session with the account it belongs to, as the account is now. */
-  findWithAdmin(idHash: string): { session: AdminSessionRecord; admin: Admin } | undefined;
-  touch(idHash: string, at: number): void;
-  delete(idHash: string): void;
-  /** Ends every session of an admin except, optionally, one. Returns how many ended. */
-  deleteForAdmin(adminId: string, exceptIdHash?: string): number;
-  /** Removes sessions idle since before `idleBefore` or created before `createdBefore`. */
-  deleteExpired(idleBefore: number, createdBefore: number): number;
-}
+import type { AdminSessionStore } from '../../auth/admin-session-store.js';
+import type { AdminRole } from '../../auth/admin-store.js';
+import { type Db, isStoreUnavailableError } from '../database.js';
 
 interface JoinedRow {
   id_hash: string;
@@ -49,7 +28,7 @@ interface JoinedRow {
 /** Sessions held in memory while the store could not be written; a handful at most. */
 const MAX_PENDING = 10_000;
 
-export function createSessionRepository(db: Db): SessionRepository {
+export function createSqliteAdminSessionStore(db: Db): AdminSessionStore {
   const insert = db.prepare(`
     INSERT INTO admin_sessions (id_hash, admin_id, csrf_token, created_at, last_seen_at, ip, user_agent)
     VALUES (@idHash, @adminId, @csrfToken, @createdAt, @lastSeenAt, @ip, @userAgent)`);
@@ -85,11 +64,11 @@ export function createSessionRepository(db: Db): SessionRepository {
   const pending = () => unwrittenDeletes.size + unwrittenTouches.size > 0;
 
   return {
-    insert: (session) => {
+    insert: async (session) => {
       insert.run(session);
       if (pending()) catchUp();
     },
-    findWithAdmin(idHash) {
+    async findWithAdmin(idHash) {
       if (unwrittenDeletes.has(idHash)) return undefined;
       const row = find.get(idHash);
       if (!row) return undefined;
@@ -112,22 +91,23 @@ export function createSessionRepository(db: Db): SessionRepository {
         },
       };
     },
-    touch: (idHash, at) => {
+    touch: async (idHash, at) => {
       if (tryWrite(() => touch.run(at, idHash))) {
         unwrittenTouches.delete(idHash);
         if (pending()) catchUp();
       } else if (unwrittenTouches.size < MAX_PENDING) unwrittenTouches.set(idHash, at);
     },
-    delete: (idHash) => {
+    delete: async (idHash) => {
       unwrittenTouches.delete(idHash);
       if (tryWrite(() => remove.run(idHash))) unwrittenDeletes.delete(idHash);
       // Never more than MAX_PENDING: past it the delete's failure surfaces (503) instead.
       else if (unwrittenDeletes.size < MAX_PENDING) unwrittenDeletes.add(idHash);
       else remove.run(idHash);
     },
-    deleteForAdmin: (adminId, exceptIdHash) => removeForAdmin.run(adminId, exceptIdHash ?? null).changes,
+    deleteForAdmin: async (adminId, exceptIdHash) =>
+      removeForAdmin.run(adminId, exceptIdHash ?? null).changes,
     // Housekeeping: when the store cannot be written, the expired sessions wait for the next sign-in.
-    deleteExpired: (idleBefore, createdBefore) => {
+    deleteExpired: async (idleBefore, createdBefore) => {
       let changes = 0;
       tryWrite(() => {
         changes = removeExpired.run(idleBefore, createdBefore).changes;
