@@ -23,7 +23,7 @@ import {
   createHistorySearchRepository,
   type HistorySearchFilter,
   type HistorySearchRepository,
-} from '../src/store/history-search-repository.js';
+} from '../src/store/sqlite/history-search.js';
 
 export interface HistorySearchFigures {
   records: number;

@@ -11,7 +11,7 @@ import { type TestContext, test } from 'node:test';
 import type { Message } from 'ollama';
 import OpenAI from 'openai';
 import { tokenHistoryPage } from '../src/admin/history-routes.js';
-import type { UsagePoint } from '../src/store/history-search-repository.js';
+import type { UsagePoint } from '../src/store/sqlite/history-search.js';
 import { AdminClient, signedIn } from './support/admin-client.js';
 import {
   emulatorFor,

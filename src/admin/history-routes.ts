@@ -23,7 +23,7 @@ import {
   type HistorySearchFilter,
   type HistorySearchRepository,
   type HistoryView,
-} from '../store/history-search-repository.js';
+} from '../store/sqlite/history-search.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { ErrorAnswer, Page } from './api-views.js';
 

@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../errors/companion-error.js';
-import type { UsageBy } from '../store/history-search-repository.js';
+import type { UsageBy } from '../store/sqlite/history-search.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { ErrorAnswer } from './api-views.js';
 

@@ -13,13 +13,13 @@ import { type AdminRepository, createAdminRepository } from '../store/admin-repo
 import { createAuditRepository } from '../store/audit-repository.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/history-search-repository.js';
 import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createSessionRepository, type SessionRepository } from '../store/session-repository.js';
+import {
+  createHistorySearchRepository,
+  type HistorySearchRepository,
+} from '../store/sqlite/history-search.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';

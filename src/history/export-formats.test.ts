@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HistoryView } from '../store/history-search-repository.js';
+import type { HistoryView } from '../store/sqlite/history-search.js';
 import { csvField, exportChunks, exportWriter } from './export-formats.js';
 
 function view(overrides: Partial<HistoryView> = {}): HistoryView {

@@ -10,7 +10,7 @@ import type {
   HistorySearchFilter,
   HistorySearchRepository,
   HistoryView,
-} from '../store/history-search-repository.js';
+} from '../store/sqlite/history-search.js';
 import { type ExportFormat, exportChunks, exportWriter } from './export-formats.js';
 
 /** Records per read from the store. */

@@ -6,7 +6,7 @@
  */
 import { badRequest } from '../errors/companion-error.js';
 import { compileModelPattern } from '../policy/model-rules.js';
-import type { HistorySearchFilter } from '../store/history-search-repository.js';
+import type { HistorySearchFilter } from '../store/sqlite/history-search.js';
 import type { Outcome } from './history-record.js';
 
 export const OUTCOMES: readonly Outcome[] = ['in_progress', 'ok', 'error', 'refused', 'aborted'];

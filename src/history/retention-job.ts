@@ -7,7 +7,7 @@
  * so requests and the history writer never wait behind a long delete.
  */
 import type { Logger } from 'pino';
-import type { HistorySearchRepository } from '../store/history-search-repository.js';
+import type { HistorySearchRepository } from '../store/sqlite/history-search.js';
 
 /** The retention settings as the admin settings repository stores them (read each pass). */
 export interface RetentionSettingsSource {

@@ -17,14 +17,14 @@ import { httpVersionProbe } from '../proxy/upstream-version-probe.js';
 import { systemWatchClock, UpstreamWatch } from '../proxy/upstream-watch.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/history-search-repository.js';
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
 import { createSettingsRepository } from '../store/settings-repository.js';
+import {
+  createHistorySearchRepository,
+  type HistorySearchRepository,
+} from '../store/sqlite/history-search.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {

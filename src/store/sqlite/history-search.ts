@@ -4,12 +4,12 @@
  * usage series behind the dashboard. Writes that derive from a record (search key, text
  * index, threads, usage) live in history-indexer.ts and run inside the history batch.
  */
-import type { HistoryRecord, Outcome } from '../history/history-record.js';
-import { answerText, conversationOf, newTurn, promptText } from '../history/search-text.js';
-import { redactionTexts, scrubConversation } from '../history/thread-keys.js';
-import type { Db } from './database.js';
-import { createHistoryIndexer, DAY_MS, HOUR_MS, keyAt, LATENCY_BOUNDS } from './history-indexer.js';
-import { type HistoryRow, toRecord } from './history-repository.js';
+import type { HistoryRecord, Outcome } from '../../history/history-record.js';
+import { answerText, conversationOf, newTurn, promptText } from '../../history/search-text.js';
+import { redactionTexts, scrubConversation } from '../../history/thread-keys.js';
+import type { Db } from '../database.js';
+import { createHistoryIndexer, DAY_MS, HOUR_MS, keyAt, LATENCY_BOUNDS } from '../history-indexer.js';
+import { type HistoryRow, toRecord } from '../history-repository.js';
 
 /** A stored record with its conversation and redaction fields. */
 export interface HistoryView extends HistoryRecord {

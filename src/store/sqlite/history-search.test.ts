@@ -3,14 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import type { HistoryEnd, HistoryStart } from '../history/history-record.js';
-import { type Db, openDatabase } from './database.js';
-import { createHistoryRepository, type HistoryRepository } from './history-repository.js';
-import {
-  createHistorySearchRepository,
-  ftsQuery,
-  type HistorySearchRepository,
-} from './history-search-repository.js';
+import type { HistoryEnd, HistoryStart } from '../../history/history-record.js';
+import { type Db, openDatabase } from '../database.js';
+import { createHistoryRepository, type HistoryRepository } from '../history-repository.js';
+import { createHistorySearchRepository, ftsQuery, type HistorySearchRepository } from './history-search.js';
 
 interface Store {
   db: Db;
