@@ -16,14 +16,14 @@ import {
 } from '../history/export-formats.js';
 import { exportHistory } from '../history/history-export.js';
 import { historyFilter as filterFrom, type HistoryFilterInput } from '../history/history-filter.js';
-import { answerText, preview, promptText, snippet } from '../history/search-text.js';
-import type { Companion } from '../server/companion.js';
 import {
   CursorError,
+  type HistorySearch,
   type HistorySearchFilter,
-  type HistorySearchRepository,
   type HistoryView,
-} from '../store/sqlite/history-search.js';
+} from '../history/history-search.js';
+import { answerText, preview, promptText, snippet } from '../history/search-text.js';
+import type { Companion } from '../server/companion.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { ErrorAnswer, Page } from './api-views.js';
 
@@ -141,13 +141,13 @@ export function historyItem(view: HistoryView, terms: readonly string[] = []): H
 /**
  * The repository filter for a query. A token the directory does not know is taken as an
  * id (its records may outlive it). `fixedTokenId` (self-service) overrides any `token`
- * given. @throws CompanionError(bad_request)
+ * given. Rejects with CompanionError(bad_request).
  */
 export function historyFilter(
   companion: Companion,
   query: HistoryFilterInput,
   fixedTokenId?: string,
-): HistorySearchFilter {
+): Promise<HistorySearchFilter> {
   return filterFrom(
     query,
     {
@@ -158,20 +158,20 @@ export function historyFilter(
           return nameOrId;
         }
       },
-      modelNames: () => companion.historySearch.modelNames(),
+      modelNames: () => companion.historyReads.search.modelNames(),
     },
     fixedTokenId,
   );
 }
 
-/** One page of records, newest first. @throws CompanionError(bad_request) for a bad cursor */
-export function historyPage(
-  search: HistorySearchRepository,
+/** One page of records, newest first. Rejects with CompanionError(bad_request) for a bad cursor. */
+export async function historyPage(
+  search: HistorySearch,
   filter: HistorySearchFilter,
   page: { cursor?: string | undefined; limit?: number | undefined },
-): { items: HistoryItem[]; next: string | null } {
+): Promise<{ items: HistoryItem[]; next: string | null }> {
   try {
-    const found = search.search(filter, {
+    const found = await search.search(filter, {
       ...(page.cursor ? { cursor: page.cursor } : {}),
       limit: page.limit ?? 50,
     });
@@ -185,7 +185,7 @@ export function historyPage(
 /** Sends the export of the records matching `filter`, streamed (see history-export.ts). */
 export function sendHistoryExport(
   reply: FastifyReply,
-  search: HistorySearchRepository,
+  search: HistorySearch,
   filter: HistorySearchFilter,
   format: ExportFormat,
 ): FastifyReply {
@@ -203,28 +203,28 @@ export function sendHistoryExport(
 /**
  * A token holder's own records, newest first, with the same filters and cursor as the
  * admin list (`token` is ignored: it is always `tokenId`). For `GET /api/companion/me`.
- * @throws CompanionError(bad_request)
+ * Rejects with CompanionError(bad_request).
  */
-export function tokenHistoryPage(
+export async function tokenHistoryPage(
   companion: Companion,
   tokenId: string,
   query: Partial<HistoryQuery>,
-): { items: HistoryItem[]; next: string | null } {
-  return historyPage(companion.historySearch, historyFilter(companion, query, tokenId), {
+): Promise<{ items: HistoryItem[]; next: string | null }> {
+  return historyPage(companion.historyReads.search, await historyFilter(companion, query, tokenId), {
     cursor: query.cursor,
     limit: query.limit,
   });
 }
 
 /** A token holder's own export (`GET /api/companion/me/export`), streamed like the admin one. */
-export function sendTokenHistoryExport(
+export async function sendTokenHistoryExport(
   reply: FastifyReply,
   companion: Companion,
   tokenId: string,
   query: Partial<ExportQuery>,
-): FastifyReply {
-  const filter = historyFilter(companion, query, tokenId);
-  return sendHistoryExport(reply, companion.historySearch, filter, query.format ?? 'jsonl');
+): Promise<FastifyReply> {
+  const filter = await historyFilter(companion, query, tokenId);
+  return sendHistoryExport(reply, companion.historyReads.search, filter, query.format ?? 'jsonl');
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -232,7 +232,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
 export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxProvider>();
   const { companion } = deps;
-  const search = companion.historySearch;
+  const { search, threads, redaction } = companion.historyReads;
 
   api.get(
     '/history',
@@ -246,7 +246,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       },
     },
     async (request) =>
-      historyPage(search, historyFilter(companion, request.query), {
+      historyPage(search, await historyFilter(companion, request.query), {
         cursor: request.query.cursor,
         limit: request.query.limit,
       }),
@@ -265,7 +265,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     },
     async (request, reply) => {
       const format = request.query.format ?? 'jsonl';
-      const filter = historyFilter(companion, request.query);
+      const filter = await historyFilter(companion, request.query);
       deps.audit(request, 'history.export', { type: 'history' }, { format, ...request.query });
       return sendHistoryExport(reply, search, filter, format);
     },
@@ -283,7 +283,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       },
     },
     async (request) => {
-      const view = search.findById(request.params.id);
+      const view = await search.findById(request.params.id);
       if (!view) throw notFound('no such history record');
       return recordJson(view);
     },
@@ -304,7 +304,7 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       },
     },
     async (request) => {
-      const thread = search.findThread(request.params.id);
+      const thread = await threads.findThread(request.params.id);
       if (!thread) throw notFound('no such history record');
       return { threadId: thread.threadId, items: thread.records.map(recordJson) };
     },
@@ -324,9 +324,9 @@ export async function historyRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     },
     async (request) => {
       const { admin } = deps.signedIn(request);
-      const before = search.findById(request.params.id);
+      const before = await search.findById(request.params.id);
       if (!before) throw notFound('no such history record');
-      const view = search.redact(request.params.id, admin.username, Date.now());
+      const view = await redaction.redact(request.params.id, admin.username, Date.now());
       if (!view) throw notFound('no such history record');
       companion.retention.runSoon();
       deps.audit(

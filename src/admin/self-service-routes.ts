@@ -66,7 +66,7 @@ export async function selfServiceRoutes(app: FastifyInstance, deps: AdminRouteDe
     },
     async (request) => {
       const { token } = authenticate(request);
-      const history = tokenHistoryPage(companion, token.id, {
+      const history = await tokenHistoryPage(companion, token.id, {
         ...request.query,
         limit: request.query.limit ?? 50,
       });

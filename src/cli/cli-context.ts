@@ -7,6 +7,7 @@
 import type { LoginFailureStore } from '../auth/login-throttle.js';
 import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
+import type { HistoryReads } from '../history/history-reads.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
 import { type AdminRepository, createAdminRepository } from '../store/admin-repository.js';
@@ -16,10 +17,7 @@ import { createHistoryRepository, type HistoryRepository } from '../store/histor
 import { createLoginFailureRepository } from '../store/login-failure-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createSessionRepository, type SessionRepository } from '../store/session-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/sqlite/history-search.js';
+import { createSqliteHistoryReads } from '../store/sqlite/history-reads.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
 import { prepareDataDir } from './data-dir.js';
@@ -52,7 +50,7 @@ export interface CliStore {
   loginFailures: LoginFailureStore;
   history: HistoryRepository;
   /** Made on first use: only `history` commands read through it. */
-  readonly historySearch: HistorySearchRepository;
+  readonly historyReads: HistoryReads;
   /** Appends a done action to the audit log, by the command line and this OS user. */
   audit(action: string, target: CliTarget, details: Record<string, unknown> | null): void;
   /** Runs `fn` in one write transaction, so a change and its audit entry land together. */
@@ -74,7 +72,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   });
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
-  let historySearch: HistorySearchRepository | undefined;
+  let historyReads: HistoryReads | undefined;
   const auditLog = createAuditRepository(db);
   const osUser = osUserName(sudoUser());
   return {
@@ -85,9 +83,9 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
     sessions: createSessionRepository(db),
     loginFailures: createLoginFailureRepository(db),
     history: createHistoryRepository(db, nodeId),
-    get historySearch() {
-      historySearch ??= createHistorySearchRepository(db);
-      return historySearch;
+    get historyReads() {
+      historyReads ??= createSqliteHistoryReads(db);
+      return historyReads;
     },
     audit: (action, target, details) =>
       void auditLog.append({

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
+import type { HistoryReads } from '../history/history-reads.js';
 import { HistoryWriter } from '../history/history-writer.js';
 import { RetentionJob } from '../history/retention-job.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
@@ -21,10 +22,7 @@ import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
 import { createSettingsRepository } from '../store/settings-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/sqlite/history-search.js';
+import { createSqliteHistoryReads } from '../store/sqlite/history-reads.js';
 import { createTokenRepository } from '../store/token-repository.js';
 
 export interface Companion {
@@ -37,8 +35,8 @@ export interface Companion {
   ledger: QuotaLedger;
   historyRepo: HistoryRepository;
   history: HistoryWriter;
-  /** Search, conversations, redaction and usage series over history. */
-  historySearch: HistorySearchRepository;
+  /** Reading history: search, conversations, redaction, retention deletes, usage series. */
+  historyReads: HistoryReads;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
   metrics: Metrics;
@@ -97,8 +95,8 @@ export function createCompanion(config: Config, log: Logger): Companion {
     intervalMs: config.upstreamCheckMs,
   });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
-  const historySearch = createHistorySearchRepository(db);
-  const retention = new RetentionJob(historySearch, createSettingsRepository(db), log);
+  const historyReads = createSqliteHistoryReads(db);
+  const retention = new RetentionJob(historyReads, createSettingsRepository(db), log);
   retention.start();
 
   return {
@@ -111,7 +109,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     ledger,
     historyRepo,
     history,
-    historySearch,
+    historyReads,
     retention,
     metrics,
     upstream,

@@ -1,138 +1,24 @@
 /**
- * Reading history as admins and token holders do: full-text search with filters and an
- * opaque cursor (newest first), conversations, redaction, retention deletes and the
- * usage series behind the dashboard. Writes that derive from a record (search key, text
- * index, threads, usage) live in history-indexer.ts and run inside the history batch.
+ * Finding history records in SQLite: full-text search with filters and an opaque
+ * cursor, one record by id, the distinct model names and the record count. Pages are
+ * read in search-key order from an index (the text index for a text search, the
+ * (model, search_key) index per model name), so a page costs about its own size.
  */
-import type { HistoryRecord, Outcome } from '../../history/history-record.js';
-import { answerText, conversationOf, newTurn, promptText } from '../../history/search-text.js';
-import { redactionTexts, scrubConversation } from '../../history/thread-keys.js';
+import {
+  CursorError,
+  type HistoryPage,
+  type HistorySearch,
+  type HistorySearchFilter,
+  type PageRequest,
+} from '../../history/history-search.js';
 import type { Db } from '../database.js';
-import { createHistoryIndexer, DAY_MS, HOUR_MS, keyAt, LATENCY_BOUNDS } from '../history-indexer.js';
-import { type HistoryRow, toRecord } from '../history-repository.js';
-
-/** A stored record with its conversation and redaction fields. */
-export interface HistoryView extends HistoryRecord {
-  threadId: string;
-  parentId: string | null;
-  redactedAt: number | null;
-  redactedBy: string | null;
-}
-
-export interface HistorySearchFilter {
-  /** Words and "quoted phrases" over prompts and answers; `word*` for a prefix, `-word` to exclude. */
-  q?: string;
-  tokenId?: string;
-  /**
-   * Only records whose model is one of these names, compared as stored (a pattern is
-   * turned into the names it matches by the caller, from `modelNames`). Empty: none.
-   */
-  models?: readonly string[];
-  endpoint?: string;
-  outcome?: Outcome;
-  /** An exact HTTP status, or a class: 4 for 4xx, 5 for 5xx. */
-  status?: number;
-  statusClass?: number;
-  /** Epoch ms, inclusive. */
-  since?: number;
-  /** Epoch ms, exclusive. */
-  until?: number;
-}
-
-export interface PageRequest {
-  /** From a previous page's `next`. */
-  cursor?: string;
-  limit?: number;
-  /** Newest first (default) or oldest first. */
-  order?: 'desc' | 'asc';
-}
-
-export interface HistoryPage {
-  records: HistoryView[];
-  /** Cursor of the next page, null at the end. */
-  next: string | null;
-  /** The plain words of `q`, for highlighting. */
-  terms: string[];
-}
-
-export type UsageBy = 'day' | 'hour' | 'model' | 'token';
-
-export interface UsagePoint {
-  key: string;
-  /** Token name for `by=token`. */
-  label?: string;
-  requests: number;
-  errors: number;
-  refused: number;
-  promptTokens: number;
-  completionTokens: number;
-  avgLatencyMs: number | null;
-  p95LatencyMs: number | null;
-}
-
-export interface RetentionLimits {
-  /** Records that started before this (epoch ms) go. */
-  olderThan: number | null;
-  /** Beyond this many records, the oldest go. */
-  maxRecords: number | null;
-}
-
-export interface HistorySearchRepository {
-  /** @throws CursorError for a cursor this repository did not make. */
-  search(filter: HistorySearchFilter, page?: PageRequest): HistoryPage;
-  findById(id: string): HistoryView | undefined;
-  /** Every model name that occurs in history, as stored, sorted. */
-  modelNames(): string[];
-  /** The conversation record `id` belongs to, oldest first (at most `limit` records). */
-  findThread(id: string, limit?: number): { threadId: string; records: HistoryView[] } | undefined;
-  /**
-   * Erases the record's content (request, answer, its text index entry, copies of it in
-   * later requests of the same conversation) and keeps a tombstone. Idempotent.
-   */
-  redact(id: string, by: string, at: number): HistoryView | undefined;
-  /**
-   * Whether a redaction left words of erased content in the text index's segments
-   * (unsearchable, but still on disk) that a purge should rewrite away.
-   */
-  purgePending(): boolean;
-  /**
-   * One step of rewriting the text index without erased entries (about `pages` pages),
-   * old pages overwritten with zeros. Returns true while more steps are needed.
-   */
-  purgeStep(pages?: number): boolean;
-  /** The highest search key retention should delete (inclusive), or null when nothing is due. */
-  retentionCut(limits: RetentionLimits): number | null;
-  /** Deletes up to `batch` of the oldest records with a key ≤ `cut`, in one transaction. Returns how many. */
-  deleteUpTo(cut: number, batch: number): number;
-  /** Indexes up to `limit` records written without search fields (older data). Returns how many. */
-  indexBacklog(limit: number): number;
-  /** Series over [since, until), widened to whole hours, and the totals over the same range. */
-  usage(by: UsageBy, since: number, until: number): { series: UsagePoint[]; totals: UsagePoint };
-  count(): number;
-}
-
-export class CursorError extends Error {}
+import { keyAt } from '../history-indexer.js';
+import { ftsQuery } from './fts-query.js';
+import { toView, type ViewRow } from './history-view-row.js';
+import { statementCache } from './statement-cache.js';
 
 /** Up to this many model names, a page is merged from one index read per name. */
 const MERGED_MODELS = 16;
-
-interface ViewRow extends HistoryRow {
-  search_key: number | null;
-  thread_id: string | null;
-  parent_id: string | null;
-  redacted_at: number | null;
-  redacted_by: string | null;
-}
-
-export function toView(row: ViewRow): HistoryView {
-  return {
-    ...toRecord(row),
-    threadId: row.thread_id ?? row.id,
-    parentId: row.parent_id,
-    redactedAt: row.redacted_at,
-    redactedBy: row.redacted_by,
-  };
-}
 
 function encodeCursor(key: number): string {
   return Buffer.from(`h1:${key}`).toString('base64url');
@@ -145,148 +31,9 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
-/**
- * Turns what a person typed into an FTS5 query that cannot be a syntax error: every
- * word and phrase is quoted; `word*` stays a prefix query; `-word` excludes.
- */
-export function ftsQuery(q: string): { match: string; terms: string[] } | null {
-  const include: string[] = [];
-  const exclude: string[] = [];
-  const terms: string[] = [];
-  for (const found of q.matchAll(/(-?)"([^"]*)"|(\S+)/g)) {
-    const phrase = found[2];
-    let word = found[3];
-    let negated = found[1] === '-';
-    if (word?.startsWith('-') && word.length > 1) {
-      negated = true;
-      word = word.slice(1);
-    }
-    const prefix = word?.endsWith('*') ?? false;
-    const text = (phrase ?? word ?? '').replace(/\*+$/, '');
-    // Text without letters or digits has no tokens: skip it rather than match nothing.
-    if (!/[\p{L}\p{N}]/u.test(text)) continue;
-    const quoted = `"${text.replace(/"/g, '""')}"${prefix ? '*' : ''}`;
-    if (negated) exclude.push(quoted);
-    else {
-      include.push(quoted);
-      terms.push(text);
-    }
-  }
-  if (include.length === 0) return null;
-  const match = exclude.length ? `(${include.join(' ')}) NOT (${exclude.join(' OR ')})` : include.join(' ');
-  return { match, terms };
-}
-
-const SUMS = [
-  'SUM(requests) AS requests',
-  'SUM(errors) AS errors',
-  'SUM(refused) AS refused',
-  'SUM(prompt_tokens) AS prompt_tokens',
-  'SUM(completion_tokens) AS completion_tokens',
-  'SUM(duration_ms_sum) AS duration_ms_sum',
-  ...LATENCY_BOUNDS.map((_, i) => `SUM(lat_${i}) AS lat_${i}`),
-].join(', ');
-
-interface UsageRow {
-  key: string | number;
-  requests: number;
-  errors: number;
-  refused: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  duration_ms_sum: number;
-  [lat: `lat_${number}`]: number;
-}
-
-/** The duration below which 95 % of requests finished, interpolated inside its bucket. */
-function p95(row: UsageRow): number | null {
-  if (row.requests === 0) return null;
-  const target = row.requests * 0.95;
-  let seen = 0;
-  for (let i = 0; i < LATENCY_BOUNDS.length; i++) {
-    const inBucket = row[`lat_${i}`] ?? 0;
-    if (seen + inBucket >= target && inBucket > 0) {
-      const low = i === 0 ? 0 : (LATENCY_BOUNDS[i - 1] as number);
-      const high = LATENCY_BOUNDS[i] as number;
-      if (!Number.isFinite(high)) return low;
-      return Math.round(low + ((high - low) * (target - seen)) / inBucket);
-    }
-    seen += inBucket;
-  }
-  return null;
-}
-
-function sumRows(rows: UsageRow[]): UsageRow {
-  const sum: UsageRow = {
-    key: 'total',
-    requests: 0,
-    errors: 0,
-    refused: 0,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    duration_ms_sum: 0,
-  };
-  for (const row of rows) {
-    sum.requests += row.requests;
-    sum.errors += row.errors;
-    sum.refused += row.refused;
-    sum.prompt_tokens += row.prompt_tokens;
-    sum.completion_tokens += row.completion_tokens;
-    sum.duration_ms_sum += row.duration_ms_sum;
-    for (let i = 0; i < LATENCY_BOUNDS.length; i++)
-      sum[`lat_${i}`] = (sum[`lat_${i}`] ?? 0) + (row[`lat_${i}`] ?? 0);
-  }
-  return sum;
-}
-
-function point(key: string, row: UsageRow | undefined): UsagePoint {
-  const requests = row?.requests ?? 0;
-  return {
-    key,
-    requests,
-    errors: row?.errors ?? 0,
-    refused: row?.refused ?? 0,
-    promptTokens: row?.prompt_tokens ?? 0,
-    completionTokens: row?.completion_tokens ?? 0,
-    avgLatencyMs: row && requests > 0 ? Math.round((row.duration_ms_sum / requests) * 10) / 10 : null,
-    p95LatencyMs: row ? p95(row) : null,
-  };
-}
-
-export function createHistorySearchRepository(db: Db): HistorySearchRepository {
-  // Space freed inside a page (an updated or deleted row) is zeroed when that costs no
-  // extra write, so an erased prompt leaves no stale copy beside the row that replaced it.
-  db.pragma('secure_delete = FAST');
-  const indexer = createHistoryIndexer(db);
+export function createSqliteHistorySearch(db: Db): HistorySearch {
   const byId = db.prepare<[string], ViewRow>('SELECT * FROM history WHERE id = ?');
-  const threadOf = db.prepare<[string], { thread_id: string | null }>(
-    'SELECT thread_id FROM history WHERE id = ?',
-  );
-  const threadRows = db.prepare<[string, number], ViewRow>(
-    'SELECT * FROM history WHERE thread_id = ? ORDER BY search_key LIMIT ?',
-  );
-  const erase = db.prepare(`
-    UPDATE history SET request_json = NULL, answer_content = NULL, answer_thinking = NULL,
-      answer_tool_calls = NULL, answer_summary = NULL, continuation_hash = NULL,
-      redacted_at = @at, redacted_by = @by
-    WHERE id = @id`);
-  const laterInThread = db.prepare<[string, number], ViewRow>(
-    'SELECT * FROM history WHERE thread_id = ? AND search_key > ? AND redacted_at IS NULL ORDER BY search_key',
-  );
-  const setRequest = db.prepare('UPDATE history SET request_json = ? WHERE id = ?');
-  const ftsDelete = db.prepare('DELETE FROM history_fts WHERE rowid = ?');
-  const ftsInsert = db.prepare('INSERT INTO history_fts (rowid, prompt, answer) VALUES (?, ?, ?)');
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM history');
-  const nthOldestKey = db.prepare<[number], { k: number }>(
-    'SELECT search_key AS k FROM history WHERE search_key IS NOT NULL ORDER BY search_key LIMIT 1 OFFSET ?',
-  );
-  const deleteBatch = db.prepare<[number, number], { k: number }>(`
-    DELETE FROM history WHERE search_key IN (
-      SELECT search_key FROM history WHERE search_key IS NOT NULL AND search_key <= ? ORDER BY search_key LIMIT ?
-    ) RETURNING search_key AS k`);
-  const totalChanges = db.prepare<[], { n: number }>('SELECT total_changes() AS n');
-  const mergeStep = db.prepare("INSERT INTO history_fts (history_fts, rank) VALUES ('merge', ?)");
-  let purgePending = false;
   // Distinct names by skipping through the (model, search_key) index, one probe per
   // name, rather than reading every record.
   const distinctModels = db.prepare<[], { name: string }>(`
@@ -296,16 +43,7 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
       SELECT (SELECT MIN(model) FROM history WHERE model > names.name) FROM names WHERE names.name IS NOT NULL
     )
     SELECT name FROM names WHERE name IS NOT NULL`);
-  const tokenNames = db.prepare<[], { id: string; name: string }>('SELECT id, name FROM tokens');
-  const statements = new Map<string, ReturnType<Db['prepare']>>();
-  const prepared = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  const prepared = statementCache(db);
 
   const search = (filter: HistorySearchFilter, page: PageRequest = {}): HistoryPage => {
     const limit = Math.max(1, Math.min(page.limit ?? 50, 1000));
@@ -391,155 +129,13 @@ export function createHistorySearchRepository(db: Db): HistorySearchRepository {
     };
   };
 
-  const redact = db.transaction((id: string, by: string, at: number): HistoryView | undefined => {
-    const row = byId.get(id);
-    if (!row) return undefined;
-    if (row.redacted_at !== null) return toView(row);
-    const record = toRecord(row);
-    const conversation = conversationOf(record.endpoint, record.request);
-    const said = conversation
-      ? newTurn(conversation).map((m) => m.text)
-      : [promptText(record.endpoint, record.request)];
-    const texts = redactionTexts([...said, record.answerContent ?? '']);
-    erase.run({ id, at, by });
-    if (row.search_key !== null) {
-      ftsDelete.run(row.search_key);
-      // Later turns of the conversation resend this exchange: erase those copies too.
-      for (const later of laterInThread.all(row.thread_id ?? row.id, row.search_key)) {
-        const laterRecord = toRecord(later);
-        const scrubbed = scrubConversation(laterRecord.request, texts);
-        if (scrubbed === undefined) continue;
-        setRequest.run(JSON.stringify(scrubbed), later.id);
-        if (later.search_key === null) continue;
-        ftsDelete.run(later.search_key);
-        const prompt = promptText(laterRecord.endpoint, scrubbed);
-        const answer = answerText(laterRecord.answerContent, laterRecord.answerThinking);
-        if (prompt !== '' || answer !== '') ftsInsert.run(later.search_key, prompt, answer);
-      }
-    }
-    const after = byId.get(id);
-    return after && toView(after);
-  });
-
-  const retentionCut = ({ olderThan, maxRecords }: RetentionLimits): number | null => {
-    let cut: number | null = null;
-    if (olderThan !== null) {
-      const oldest = nthOldestKey.get(0)?.k;
-      if (oldest !== undefined && oldest < keyAt(olderThan)) cut = keyAt(olderThan) - 1;
-    }
-    if (maxRecords !== null) {
-      const excess = countAll.get()!.n - maxRecords;
-      if (excess > 0) {
-        const k = nthOldestKey.get(excess - 1)?.k;
-        if (k !== undefined) cut = cut === null ? k : Math.max(cut, k);
-      }
-    }
-    return cut;
-  };
-
-  const deleteUpTo = db.transaction((cut: number, batch: number): number => {
-    const keys = deleteBatch.all(cut, batch);
-    for (const { k } of keys) ftsDelete.run(k);
-    return keys.length;
-  });
-
-  const usage = (by: UsageBy, since: number, until: number): { series: UsagePoint[]; totals: UsagePoint } => {
-    const from = Math.floor(since / HOUR_MS) * HOUR_MS;
-    const to = Math.ceil(until / HOUR_MS) * HOUR_MS;
-    const keyExpr =
-      by === 'day'
-        ? `bucket - bucket % ${DAY_MS}`
-        : by === 'hour'
-          ? 'bucket'
-          : by === 'model'
-            ? 'model'
-            : 'token_id';
-    // Whole days come from the daily table, the hours at either end from the hourly one.
-    const dayFrom = Math.ceil(from / DAY_MS) * DAY_MS;
-    const dayTo = Math.floor(to / DAY_MS) * DAY_MS;
-    const columns = `${keyExpr} AS key, requests, errors, refused, prompt_tokens, completion_tokens, duration_ms_sum, ${LATENCY_BOUNDS.map((_, i) => `lat_${i}`).join(', ')}`;
-    const useDaily = by !== 'hour' && dayFrom < dayTo;
-    const parts = useDaily
-      ? [
-          `SELECT ${columns} FROM usage_daily WHERE bucket >= @dayFrom AND bucket < @dayTo`,
-          `SELECT ${columns} FROM usage_hourly WHERE bucket >= @from AND bucket < @dayFrom`,
-          `SELECT ${columns} FROM usage_hourly WHERE bucket >= @dayTo AND bucket < @to`,
-        ]
-      : [`SELECT ${columns} FROM usage_hourly WHERE bucket >= @from AND bucket < @to`];
-    const sql = `SELECT key, ${SUMS} FROM (${parts.join(' UNION ALL ')}) GROUP BY key`;
-    const rows = prepared(sql).all({ from, to, dayFrom, dayTo }) as UsageRow[];
-    const totals = point('total', sumRows(rows));
-
-    if (by === 'day' || by === 'hour') {
-      const step = by === 'day' ? DAY_MS : HOUR_MS;
-      const byKey = new Map(rows.map((row) => [Number(row.key), row]));
-      const series: UsagePoint[] = [];
-      for (let t = Math.floor(from / step) * step; t < to; t += step) {
-        const iso = new Date(t).toISOString();
-        series.push(point(by === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 13)}:00Z`, byKey.get(t)));
-      }
-      return { series, totals };
-    }
-    const names = by === 'token' ? new Map(tokenNames.all().map((t) => [t.id, t.name])) : undefined;
-    const series = rows
-      .map((row) => {
-        const p = point(String(row.key), row);
-        if (names) p.label = names.get(String(row.key)) ?? (row.key === '' ? '(no token)' : String(row.key));
-        return p;
-      })
-      .sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
-    return { series, totals };
-  };
-
-  /** Runs `work` with deleted content overwritten on disk, not just unlinked. */
-  const securely = <T>(work: () => T): T => {
-    const before = db.pragma('secure_delete', { simple: true }) as number;
-    db.pragma('secure_delete = ON');
-    try {
-      return work();
-    } finally {
-      db.pragma(`secure_delete = ${before}`);
-    }
-  };
-
   return {
-    search,
-    findById: (id) => {
+    search: async (filter, page) => search(filter, page),
+    findById: async (id) => {
       const row = byId.get(id);
       return row && toView(row);
     },
-    modelNames: () => distinctModels.all().map((row) => row.name),
-    findThread: (id, limit = 1000) => {
-      const found = threadOf.get(id);
-      if (!found) return undefined;
-      const threadId = found.thread_id ?? id;
-      const records = found.thread_id === null ? [byId.get(id)!] : threadRows.all(threadId, limit);
-      return { threadId, records: records.map(toView) };
-    },
-    redact: (id, by, at) =>
-      securely(() => {
-        const view = redact(id, by, at);
-        if (view) purgePending = true;
-        return view;
-      }),
-    purgePending: () => purgePending,
-    purgeStep: (pages = 500) =>
-      securely(() => {
-        // A negative page count merges every segment, so erased entries are dropped from all of them.
-        const before = totalChanges.get()!.n;
-        mergeStep.run(-pages);
-        const more = totalChanges.get()!.n - before > 1;
-        if (!more) {
-          purgePending = false;
-          // Old page images in the write-ahead log go too (skipped while readers hold it).
-          db.pragma('wal_checkpoint(TRUNCATE)');
-        }
-        return more;
-      }),
-    retentionCut,
-    deleteUpTo: (cut, batch) => deleteUpTo(cut, batch),
-    indexBacklog: (limit) => indexer.indexBacklog(limit),
-    usage,
-    count: () => countAll.get()!.n,
+    modelNames: async () => distinctModels.all().map((row) => row.name),
+    count: async () => countAll.get()!.n,
   };
 }
