@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { historyPage } from '../src/admin/history-routes.js';
+import { historyPage } from '../src/admin/history-listing.js';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
 import type { HistorySearchFilter } from '../src/history/history-search.js';
 import { DATABASE_FILE, openDatabase } from '../src/store/database.js';

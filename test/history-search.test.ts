@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Message } from 'ollama';
 import OpenAI from 'openai';
-import { tokenHistoryPage } from '../src/admin/history-routes.js';
+import { tokenHistoryPage } from '../src/admin/history-listing.js';
 import type { UsagePoint } from '../src/history/usage-series.js';
 import { AdminClient, signedIn } from './support/admin-client.js';
 import {
