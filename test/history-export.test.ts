@@ -86,9 +86,9 @@ async function download(server: TestCompanion, admin: AdminClient, query: string
 }
 
 async function settled(server: TestCompanion, count: number): Promise<void> {
-  await eventually(() => {
+  await eventually(async () => {
     void server.companion.history.flush();
-    const { records } = server.companion.historySearch.search({}, { limit: 1000 });
+    const { records } = await server.companion.historyReads.search.search({}, { limit: 1000 });
     return records.length === count && records.every((r) => r.outcome !== 'in_progress') ? true : undefined;
   });
 }
@@ -207,7 +207,7 @@ test('the CLI and the admin API export the same bytes, in every format and with 
     stream: false,
   });
   await settled(server, 8);
-  const { records } = server.companion.historySearch.search({}, { order: 'asc', limit: 100 });
+  const { records } = await server.companion.historyReads.search.search({}, { order: 'asc', limit: 100 });
   const erased = records.find((r) => r.tokenName === 'other')!;
   assert.equal((await admin.call('DELETE', `/admin/api/history/${erased.id}`)).status, 200);
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Message } from 'ollama';
 import OpenAI from 'openai';
-import { tokenHistoryPage } from '../src/admin/history-routes.js';
-import type { UsagePoint } from '../src/store/history-search-repository.js';
+import { tokenHistoryPage } from '../src/admin/history-listing.js';
+import type { UsagePoint } from '../src/history/usage-series.js';
 import { AdminClient, signedIn } from './support/admin-client.js';
 import {
   emulatorFor,
@@ -80,9 +80,9 @@ async function setup(t: TestContext): Promise<Setup> {
 
 /** Waits until `count` records are stored and complete. */
 async function settled(server: TestCompanion, count: number): Promise<void> {
-  await eventually(() => {
+  await eventually(async () => {
     void server.companion.history.flush();
-    const { records } = server.companion.historySearch.search({}, { limit: 1000 });
+    const { records } = await server.companion.historyReads.search.search({}, { limit: 1000 });
     return records.length === count && records.every((r) => r.outcome !== 'in_progress') ? true : undefined;
   });
 }
@@ -222,10 +222,10 @@ test('filters by token, model, status and time, and pages newest first with an o
   );
 
   // What the token holders' own page uses: their records only, whatever token they name.
-  const own = tokenHistoryPage(server.companion, aliceId, { token: 'bob', limit: 3 });
+  const own = await tokenHistoryPage(server.companion, aliceId, { token: 'bob', limit: 3 });
   assert.equal(own.items.length, 3);
   assert.ok(own.items.every((i) => i.tokenName === 'alice'));
-  const ownNext = tokenHistoryPage(server.companion, aliceId, { cursor: own.next!, limit: 3 });
+  const ownNext = await tokenHistoryPage(server.companion, aliceId, { cursor: own.next!, limit: 3 });
   assert.deepEqual(
     [...own.items, ...ownNext.items].map((i) => i.id),
     byId.items.map((i) => i.id),

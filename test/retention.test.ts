@@ -80,9 +80,9 @@ function oldRecord(
 }
 
 async function settled(server: TestCompanion, count: number): Promise<void> {
-  await eventually(() => {
+  await eventually(async () => {
     void server.companion.history.flush();
-    return server.companion.historySearch.count() === count ? true : undefined;
+    return (await server.companion.historyReads.search.count()) === count ? true : undefined;
   });
 }
 
@@ -140,7 +140,7 @@ test('with historyMaxAgeDays set, records older than that go and newer ones stay
 
   // Nothing is removed while no limit is set.
   assert.deepEqual(await server.companion.retention.runOnce(), { indexed: 0, deleted: 0, purged: false });
-  assert.equal(server.companion.historySearch.count(), 4);
+  assert.equal(await server.companion.historyReads.search.count(), 4);
 
   const patched = await admin.call('PATCH', '/admin/api/settings', { historyMaxAgeDays: 30 });
   assert.equal(patched.status, 200, patched.text);
@@ -165,12 +165,15 @@ test('a large clean-up runs in small batches while requests keep being answered'
   const settings = { read: () => server.companion.settings.latest() };
 
   let batches = 0;
-  const store = server.companion.historySearch;
+  const reads = server.companion.historyReads;
   const counting = {
-    ...store,
-    deleteUpTo: (cut: number, batch: number) => {
-      batches++;
-      return store.deleteUpTo(cut, batch);
+    ...reads,
+    retention: {
+      ...reads.retention,
+      deleteUpTo: (cut: number, batch: number) => {
+        batches++;
+        return reads.retention.deleteUpTo(cut, batch);
+      },
     },
   };
   const job = new RetentionJob(counting, settings, server.companion.log, { batchSize: 50 });
@@ -202,7 +205,7 @@ test('the job stops at a batch boundary when the server stops', async (t) => {
   });
   await server.companion.settings.write({ historyMaxRecords: 1 });
   const settings = { read: () => server.companion.settings.latest() };
-  const job = new RetentionJob(server.companion.historySearch, settings, server.companion.log, {
+  const job = new RetentionJob(server.companion.historyReads, settings, server.companion.log, {
     batchSize: 10,
   });
   job.start();
@@ -211,7 +214,7 @@ test('the job stops at a batch boundary when the server stops', async (t) => {
   const result = await pass;
   assert.ok(result.deleted < 1999, 'the pass ended early');
   assert.equal(
-    server.companion.historySearch.count(),
+    await server.companion.historyReads.search.count(),
     2000 - result.deleted,
     'and what it did is consistent',
   );

@@ -31,7 +31,10 @@ import type { CurrentSettings } from '../settings/current-settings.js';
 import { adminsRoutes } from './admins-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
-import { historyRoutes } from './history-routes.js';
+import { historyExportRoutes } from './history-export-routes.js';
+import { historyListRoutes } from './history-list-routes.js';
+import { historyRecordRoutes } from './history-record-routes.js';
+import { historyRedactionRoutes } from './history-redaction-routes.js';
 import { panelRoutes } from './panel-routes.js';
 import { selfServiceRoutes } from './self-service-routes.js';
 import { settingsRoutes } from './settings-routes.js';
@@ -311,7 +314,10 @@ export async function adminPlugin(app: FastifyInstance, companion: Companion): P
       await api.register(adminsRoutes, deps);
       await api.register(auditRoutes, deps);
       await api.register(settingsRoutes, deps);
-      await api.register(historyRoutes, deps);
+      await api.register(historyListRoutes, deps);
+      await api.register(historyRecordRoutes, deps);
+      await api.register(historyRedactionRoutes, deps);
+      await api.register(historyExportRoutes, deps);
       await api.register(usageRoutes, deps);
       await api.register(statusRoutes, deps);
       api.get('/openapi.json', { schema: { hide: true }, config: { adminPublic: true } }, async () =>

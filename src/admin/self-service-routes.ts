@@ -11,13 +11,9 @@ import type { KnownToken } from '../auth/token-directory.js';
 import { pathToken } from '../server/path-guard.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { HistoryModeName, ScopeName, TokenLimitsView, TokenUsageView, usageView } from './api-views.js';
-import {
-  ExportQuery,
-  HistoryItem,
-  HistoryQuery,
-  sendTokenHistoryExport,
-  tokenHistoryPage,
-} from './history-routes.js';
+import { sendTokenHistoryExport } from './history-export-routes.js';
+import { tokenHistoryPage } from './history-listing.js';
+import { ExportQuery, HistoryItem, HistoryQuery } from './history-views.js';
 
 const MeQuery = Type.Omit(HistoryQuery, ['token'], { additionalProperties: false });
 const MeExportQuery = Type.Omit(ExportQuery, ['token'], { additionalProperties: false });
@@ -66,7 +62,7 @@ export async function selfServiceRoutes(app: FastifyInstance, deps: AdminRouteDe
     },
     async (request) => {
       const { token } = authenticate(request);
-      const history = tokenHistoryPage(companion, token.id, {
+      const history = await tokenHistoryPage(companion, token.id, {
         ...request.query,
         limit: request.query.limit ?? 50,
       });

@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../errors/companion-error.js';
-import type { UsageBy } from '../store/history-search-repository.js';
+import type { UsageBy } from '../history/usage-series.js';
 import type { AdminRouteDeps, TypeBoxProvider } from './admin-plugin.js';
 import { ErrorAnswer } from './api-views.js';
 
@@ -68,7 +68,7 @@ function parseTime(value: string | undefined, field: string): number | undefined
 
 export async function usageRoutes(app: FastifyInstance, deps: AdminRouteDeps): Promise<void> {
   const api = app.withTypeProvider<TypeBoxProvider>();
-  const search = deps.companion.historySearch;
+  const usageSeries = deps.companion.historyReads.usage;
 
   api.get(
     '/usage',
@@ -93,7 +93,7 @@ export async function usageRoutes(app: FastifyInstance, deps: AdminRouteDeps): P
           throw badRequest(`too long a range for by=${by}: at most ${MAX_POINTS[by]} points`);
         }
       }
-      const { series, totals } = search.usage(by, since, until);
+      const { series, totals } = await usageSeries.usage(by, since, until);
       return {
         by,
         since: new Date(since).toISOString(),

@@ -10,18 +10,16 @@ import type { AdminStore } from '../auth/admin-store.js';
 import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { loadConfig } from '../config/load-config.js';
 import { sudoUser } from '../config/sudo-user.js';
+import type { HistoryReads } from '../history/history-reads.js';
 import { windowStart } from '../policy/quota-windows.js';
 import { createTokenService, type TokenService } from '../policy/token-service.js';
 import { openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/history-search-repository.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
 import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
 import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
+import { createSqliteHistoryReads } from '../store/sqlite/history-reads.js';
 import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { osUserName } from './cli-actor.js';
@@ -54,7 +52,7 @@ export interface CliStore {
   loginFailures: LoginFailureStore;
   history: HistoryRepository;
   /** Made on first use: only `history` commands read through it. */
-  readonly historySearch: HistorySearchRepository;
+  readonly historyReads: HistoryReads;
   /** Appends a done action to the audit log, by the command line and this OS user. */
   audit(action: string, target: CliTarget, details: Record<string, unknown> | null): Promise<void>;
   close(): void;
@@ -74,7 +72,7 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
   });
   const db = openDatabase(config.dataDir);
   const nodeId = createMetaRepository(db).nodeId();
-  let historySearch: HistorySearchRepository | undefined;
+  let historyReads: HistoryReads | undefined;
   const auditLog: AuditStore = createSqliteAuditStore(db);
   const osUser = osUserName(sudoUser());
   return {
@@ -84,9 +82,9 @@ export function openCliStore(options: StoreOptions, use: StoreUse = {}): CliStor
     sessions: createSqliteAdminSessionStore(db),
     loginFailures: createSqliteLoginFailureStore(db),
     history: createHistoryRepository(db, nodeId),
-    get historySearch() {
-      historySearch ??= createHistorySearchRepository(db);
-      return historySearch;
+    get historyReads() {
+      historyReads ??= createSqliteHistoryReads(db);
+      return historyReads;
     },
     audit: async (action, target, details) =>
       void (await auditLog.append({

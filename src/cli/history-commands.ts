@@ -50,17 +50,17 @@ export function registerHistoryCommands(program: Command): void {
       if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format))
         throw badRequest(`--format: expected one of ${EXPORT_FORMATS.join(', ')}`);
       const format = flags.format as ExportFormat;
-      return withStore(flags, async ({ tokens, historySearch, audit }) => {
-        const filter = historyFilter(
+      return withStore(flags, async ({ tokens, historyReads, audit }) => {
+        const filter = await historyFilter(
           { ...flags, q: flags.search },
           {
             // An unknown token is refused here, where a typo would otherwise print nothing.
             tokenId: (nameOrId) => tokens.get(nameOrId).id,
-            modelNames: () => historySearch.modelNames(),
+            modelNames: () => historyReads.search.modelNames(),
             fieldName: (field) => FLAGS[field],
           },
         );
-        for await (const chunk of exportHistory(historySearch, filter, format)
+        for await (const chunk of exportHistory(historyReads.search, filter, format)
           .body as AsyncIterable<string>) {
           const waiting = write(chunk);
           if (waiting) await waiting;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HistoryView } from '../store/history-search-repository.js';
 import { csvField, exportChunks, exportWriter } from './export-formats.js';
+import type { HistoryView } from './history-search.js';
 
 function view(overrides: Partial<HistoryView> = {}): HistoryView {
   return {

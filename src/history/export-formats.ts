@@ -4,7 +4,7 @@
  * exchange per row) and Markdown (one section per exchange, readable as a transcript).
  * The text depends only on the records: the same records give the same bytes.
  */
-import type { HistoryView } from '../store/history-search-repository.js';
+import type { HistoryView } from './history-search.js';
 import { answerText, conversationOf, newTurn, promptText } from './search-text.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'markdown'] as const;

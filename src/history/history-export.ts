@@ -6,12 +6,8 @@
  * same bytes whoever asks.
  */
 import { Readable } from 'node:stream';
-import type {
-  HistorySearchFilter,
-  HistorySearchRepository,
-  HistoryView,
-} from '../store/history-search-repository.js';
 import { type ExportFormat, exportChunks, exportWriter } from './export-formats.js';
+import type { HistorySearch, HistorySearchFilter, HistoryView } from './history-search.js';
 
 /** Records per read from the store. */
 const PAGE = 100;
@@ -25,20 +21,20 @@ export interface HistoryExport {
 }
 
 /** Records matching the filter, oldest first, read a page at a time as the consumer asks. */
-export function* matchingRecords(
-  search: Pick<HistorySearchRepository, 'search'>,
+export async function* matchingRecords(
+  search: Pick<HistorySearch, 'search'>,
   filter: HistorySearchFilter,
-): Generator<HistoryView> {
+): AsyncGenerator<HistoryView> {
   let cursor: string | undefined;
   do {
-    const page = search.search(filter, { order: 'asc', limit: PAGE, ...(cursor ? { cursor } : {}) });
+    const page = await search.search(filter, { order: 'asc', limit: PAGE, ...(cursor ? { cursor } : {}) });
     yield* page.records;
     cursor = page.next ?? undefined;
   } while (cursor);
 }
 
 export function exportHistory(
-  search: Pick<HistorySearchRepository, 'search'>,
+  search: Pick<HistorySearch, 'search'>,
   filter: HistorySearchFilter,
   format: ExportFormat,
   now = Date.now(),

@@ -6,8 +6,8 @@
  */
 import { badRequest } from '../errors/companion-error.js';
 import { compileModelPattern } from '../policy/model-rules.js';
-import type { HistorySearchFilter } from '../store/history-search-repository.js';
 import type { Outcome } from './history-record.js';
+import type { HistorySearchFilter } from './history-search.js';
 
 export const OUTCOMES: readonly Outcome[] = ['in_progress', 'ok', 'error', 'refused', 'aborted'];
 
@@ -25,10 +25,10 @@ export interface HistoryFilterInput {
 }
 
 export interface HistoryFilterLookups {
-  /** The id of a token named by name or id. May throw to refuse an unknown one. */
-  tokenId(nameOrId: string): string;
+  /** The id of a token named by name or id. May throw (or reject) to refuse an unknown one. */
+  tokenId(nameOrId: string): string | Promise<string>;
   /** Every model name in history, for a model pattern to choose from. */
-  modelNames(): readonly string[];
+  modelNames(): Promise<readonly string[]>;
   /** How a field is named in an error: `since` for the API, `--since` for the CLI. */
   fieldName?: (field: keyof HistoryFilterInput) => string;
 }
@@ -40,22 +40,22 @@ const given = (value: string | undefined): string | undefined => {
 
 /**
  * The store's filter for what was typed. `fixedTokenId` (a token holder's own page)
- * overrides any `token` given. @throws CompanionError(bad_request) naming the field.
+ * overrides any `token` given. Rejects with CompanionError(bad_request) naming the field.
  */
-export function historyFilter(
+export async function historyFilter(
   input: HistoryFilterInput,
   lookups: HistoryFilterLookups,
   fixedTokenId?: string,
-): HistorySearchFilter {
+): Promise<HistorySearchFilter> {
   const name = lookups.fieldName ?? ((field: string) => field);
   const filter: HistorySearchFilter = {};
   const q = given(input.q);
   if (q !== undefined) filter.q = q;
   const token = given(input.token);
   if (fixedTokenId !== undefined) filter.tokenId = fixedTokenId;
-  else if (token !== undefined) filter.tokenId = lookups.tokenId(token);
+  else if (token !== undefined) filter.tokenId = await lookups.tokenId(token);
   const model = given(input.model);
-  if (model !== undefined) filter.models = lookups.modelNames().filter(compileModelPattern(model));
+  if (model !== undefined) filter.models = (await lookups.modelNames()).filter(compileModelPattern(model));
   const endpoint = given(input.endpoint);
   if (endpoint !== undefined) filter.endpoint = endpoint;
   const status = given(input.status)?.toLowerCase();

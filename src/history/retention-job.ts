@@ -7,17 +7,18 @@
  * so requests and the history writer never wait behind a long delete.
  */
 import type { Logger } from 'pino';
-import type { HistorySearchRepository } from '../store/history-search-repository.js';
+import type { HistoryReads } from './history-reads.js';
+import type { HistoryRedaction } from './history-redaction.js';
 
 /** The retention settings as the admin settings repository stores them (read each pass). */
 export interface RetentionSettingsSource {
   read(): { historyMaxAgeDays: number | null; historyMaxRecords: number | null };
 }
 
-export type RetentionStore = Pick<
-  HistorySearchRepository,
-  'retentionCut' | 'deleteUpTo' | 'indexBacklog' | 'purgePending' | 'purgeStep'
->;
+/** The store ports a pass works through: indexing, deleting, and purging after redactions. */
+export interface RetentionStore extends Pick<HistoryReads, 'backfill' | 'retention'> {
+  redaction: Pick<HistoryRedaction, 'purgePending' | 'purgeStep'>;
+}
 
 export interface RetentionJobOptions {
   /** Time between passes. */
@@ -109,7 +110,7 @@ export class RetentionJob {
   private async pass(): Promise<RetentionPass> {
     let indexed = 0;
     for (;;) {
-      const n = this.store.indexBacklog(this.batchSize);
+      const n = await this.store.backfill.indexBacklog(this.batchSize);
       indexed += n;
       if (n < this.batchSize || this.halting) break;
       await nextTurn();
@@ -118,14 +119,14 @@ export class RetentionJob {
 
     if (this.halting) return { indexed, deleted: 0, purged: false };
     const { historyMaxAgeDays, historyMaxRecords } = this.settings.read();
-    const cut = this.store.retentionCut({
+    const cut = await this.store.retention.retentionCut({
       olderThan: historyMaxAgeDays === null ? null : this.now() - historyMaxAgeDays * DAY_MS,
       maxRecords: historyMaxRecords,
     });
     let deleted = 0;
     if (cut !== null) {
       for (;;) {
-        const n = this.store.deleteUpTo(cut, this.batchSize);
+        const n = await this.store.retention.deleteUpTo(cut, this.batchSize);
         deleted += n;
         if (n < this.batchSize || this.halting) break;
         await nextTurn();
@@ -138,8 +139,8 @@ export class RetentionJob {
       );
     }
     let purged = false;
-    while (this.store.purgePending() && !this.halting) {
-      if (!this.store.purgeStep()) {
+    while (!this.halting && (await this.store.redaction.purgePending())) {
+      if (!(await this.store.redaction.purgeStep())) {
         purged = true;
         break;
       }

@@ -10,6 +10,7 @@ import type { AdminStore } from '../auth/admin-store.js';
 import type { LoginFailureStore } from '../auth/login-failure-store.js';
 import { TokenDirectory } from '../auth/token-directory.js';
 import type { Config } from '../config/config-schema.js';
+import type { HistoryReads } from '../history/history-reads.js';
 import { HistoryWriter } from '../history/history-writer.js';
 import { RetentionJob } from '../history/retention-job.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
@@ -22,16 +23,13 @@ import { systemWatchClock, UpstreamWatch } from '../proxy/upstream-watch.js';
 import { CurrentSettings } from '../settings/current-settings.js';
 import { type Db, openDatabase } from '../store/database.js';
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.js';
-import {
-  createHistorySearchRepository,
-  type HistorySearchRepository,
-} from '../store/history-search-repository.js';
 import { startHistoryWriteThread } from '../store/history-write-thread.js';
 import { createMetaRepository } from '../store/meta-repository.js';
 import { createQuotaLeaseRepository } from '../store/quota-lease-repository.js';
 import { createSqliteAdminSessionStore } from '../store/sqlite/admin-session-store.js';
 import { createSqliteAdminStore } from '../store/sqlite/admin-store.js';
 import { createSqliteAuditStore } from '../store/sqlite/audit-store.js';
+import { createSqliteHistoryReads } from '../store/sqlite/history-reads.js';
 import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import { createSqliteSettingsStore } from '../store/sqlite/settings-store.js';
 import { createTokenRepository } from '../store/token-repository.js';
@@ -46,8 +44,8 @@ export interface Companion {
   ledger: QuotaLedger;
   historyRepo: HistoryRepository;
   history: HistoryWriter;
-  /** Search, conversations, redaction and usage series over history. */
-  historySearch: HistorySearchRepository;
+  /** Reading history: search, conversations, redaction, retention deletes, usage series. */
+  historyReads: HistoryReads;
   /** Background indexing of older records and retention enforcement. */
   retention: RetentionJob;
   admins: AdminStore;
@@ -113,13 +111,13 @@ export function createCompanion(config: Config, log: Logger): Companion {
     intervalMs: config.upstreamCheckMs,
   });
   const tokens = createTokenService(tokenRepo, nodeId, windowStart);
-  const historySearch = createHistorySearchRepository(db);
+  const historyReads = createSqliteHistoryReads(db);
   const settings = new CurrentSettings(createSqliteSettingsStore(db), (error) =>
     log.warn({ err: error }, 'could not read the runtime settings; the last ones read stay in use'),
   );
   // Read before the retention job's first pass, which takes the settings as last seen.
   settings.refresh();
-  const retention = new RetentionJob(historySearch, { read: () => settings.latest() }, log);
+  const retention = new RetentionJob(historyReads, { read: () => settings.latest() }, log);
   retention.start();
 
   return {
@@ -132,7 +130,7 @@ export function createCompanion(config: Config, log: Logger): Companion {
     ledger,
     historyRepo,
     history,
-    historySearch,
+    historyReads,
     retention,
     admins: createSqliteAdminStore(db),
     adminSessions: createSqliteAdminSessionStore(db),
