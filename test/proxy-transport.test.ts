@@ -519,7 +519,9 @@ test('refusals and failures carry CORS headers, so browser apps can read them', 
 });
 
 test('Ollama silent past the upstream timeout: 504 in the route’s wire shape', async (t) => {
-  const emulator = await emulatorFor(t, { firstTokenDelayMs: 1500 });
+  // Ollama stays silent well past the timeout, so that the companion's abort reaches it
+  // before it would have answered, however busy the machine is.
+  const emulator = await emulatorFor(t, { firstTokenDelayMs: 5000 });
   const companion = await startCompanion(t, emulator.url, { upstreamTimeoutMs: 1000 });
   const secret = companion.token('patient');
   const res = await request(`${companion.url}/v1/chat/completions`, {
@@ -530,7 +532,7 @@ test('Ollama silent past the upstream timeout: 504 in the route’s wire shape',
   assert.equal(res.statusCode, 504);
   const body = (await res.body.json()) as { error: { message: unknown; type: unknown } };
   assert.match(String(body.error.message), /did not answer in time/);
-  await emulator.waitFor((e) => e.stats.aborted === 1, 3000);
+  await emulator.waitFor((e) => e.stats.aborted === 1, 3500);
 });
 
 test('a request is answered the same whichever way it is routed inside the companion', async (t) => {
