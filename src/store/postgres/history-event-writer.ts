@@ -101,23 +101,83 @@ const vectorOf = (start: HistoryStart, end: HistoryEnd | null): string | null =>
     end ? answerText(end.answerContent, end.answerThinking) : '',
   );
 
-const INSERT_ROW = `
-  INSERT INTO history_records (id, origin_node, origin_seq, served_by, token_id, token_name, token_prefix, method,
-    endpoint, model, stream, started_at, history_mode, request_json, client_addr, user_agent, finished_at,
-    ttft_ms, duration_ms, status, outcome, error, answer_content, answer_thinking, answer_tool_calls,
-    answer_summary, done_reason, prompt_tokens, completion_tokens, total_ns, load_ns, prompt_eval_ns, eval_ns,
-    search_key, thread_id, parent_id, continuation_hash, search_vector)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-    $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38::tsvector)
+/** The view's columns a new row fills, with their types (for unnest of one array per column). */
+const ROW_COLUMNS = [
+  ['id', 'text'],
+  ['origin_node', 'text'],
+  ['origin_seq', 'bigint'],
+  ['served_by', 'text'],
+  ['token_id', 'text'],
+  ['token_name', 'text'],
+  ['token_prefix', 'text'],
+  ['method', 'text'],
+  ['endpoint', 'text'],
+  ['model', 'text'],
+  ['stream', 'boolean'],
+  ['started_at', 'bigint'],
+  ['history_mode', 'text'],
+  ['request_json', 'text'],
+  ['client_addr', 'text'],
+  ['user_agent', 'text'],
+  ['finished_at', 'bigint'],
+  ['ttft_ms', 'double precision'],
+  ['duration_ms', 'double precision'],
+  ['status', 'integer'],
+  ['outcome', 'text'],
+  ['error', 'text'],
+  ['answer_content', 'text'],
+  ['answer_thinking', 'text'],
+  ['answer_tool_calls', 'text'],
+  ['answer_summary', 'text'],
+  ['done_reason', 'text'],
+  ['prompt_tokens', 'bigint'],
+  ['completion_tokens', 'bigint'],
+  ['total_ns', 'bigint'],
+  ['load_ns', 'bigint'],
+  ['prompt_eval_ns', 'bigint'],
+  ['eval_ns', 'bigint'],
+  ['search_key', 'bigint'],
+  ['thread_id', 'text'],
+  ['parent_id', 'text'],
+  ['continuation_hash', 'text'],
+  ['search_vector', 'tsvector'],
+] as const;
+
+/** The columns a finish completes, the row's id first. */
+const COMPLETE_COLUMNS = [ROW_COLUMNS[0], ...ROW_COLUMNS.slice(16, 33), ROW_COLUMNS[36], ROW_COLUMNS[37]];
+
+const names = (columns: readonly (readonly [string, string])[]) => columns.map(([name]) => name).join(', ');
+/** `unnest($1::text[], $2::bigint[], …) AS u(a, b, …)`: one parameter per column. */
+const unnestOf = (columns: readonly (readonly [string, string])[]) =>
+  `unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${names(columns)})`;
+
+/** Rows of values as one array per column, for unnest. */
+function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
+  rows.forEach((row, r) => {
+    for (let c = 0; c < width; c++) columns[c]![r] = row[c] ?? null;
+  });
+  return columns;
+}
+
+const INSERT_ROWS = `
+  INSERT INTO history_records (${names(ROW_COLUMNS)})
+  SELECT ${names(ROW_COLUMNS)} FROM ${unnestOf(ROW_COLUMNS)}
   ON CONFLICT (search_key) DO NOTHING
   RETURNING id`;
 
-const COMPLETE_ROW = `
-  UPDATE history_records SET finished_at = $2, ttft_ms = $3, duration_ms = $4, status = $5, outcome = $6,
-    error = $7, answer_content = $8, answer_thinking = $9, answer_tool_calls = $10, answer_summary = $11,
-    done_reason = $12, prompt_tokens = $13, completion_tokens = $14, total_ns = $15, load_ns = $16,
-    prompt_eval_ns = $17, eval_ns = $18, continuation_hash = $19, search_vector = $20::tsvector
-  WHERE id = $1`;
+const INSERT_ROW = `
+  INSERT INTO history_records (${names(ROW_COLUMNS)})
+  VALUES (${ROW_COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(', ')})
+  ON CONFLICT (search_key) DO NOTHING
+  RETURNING id`;
+
+const COMPLETE_ROWS = `
+  UPDATE history_records h SET ${COMPLETE_COLUMNS.slice(1)
+    .map(([name]) => `${name} = u.${name}`)
+    .join(', ')}
+  FROM ${unnestOf(COMPLETE_COLUMNS)}
+  WHERE h.id = u.id`;
 
 function endValues(end: HistoryEnd | null) {
   return [
@@ -268,6 +328,55 @@ async function freeKey(client: PostgresClient, startedAt: number, given: Set<num
   return key;
 }
 
+/** The highest search key held in each millisecond of `bases` (keyAt values); absent: none. */
+async function highestKeys(client: PostgresClient, bases: number[]): Promise<Map<number, number>> {
+  const { rows } = await client.query<{ base: string; k: string | null }>({
+    name: 'history-highest-keys',
+    text: `SELECT b.base, (SELECT max(search_key) FROM history_records
+        WHERE search_key >= b.base AND search_key < b.base + ${KEY_SCALE}) AS k
+      FROM unnest($1::bigint[]) AS b(base)`,
+    values: [[...new Set(bases)]],
+  });
+  const highest = new Map<number, number>();
+  for (const row of rows) if (row.k !== null) highest.set(Number(row.base), Number(row.k));
+  return highest;
+}
+
+/**
+ * For each record (by index) that continues an exchange, the stored exchange it
+ * continues: the latest of its token with that continuation key, before its own key.
+ */
+async function storedParents(
+  client: PostgresClient,
+  records: readonly { start: HistoryStart; key: number; lookup: string | null }[],
+): Promise<Map<number, { id: string; threadId: string }>> {
+  const asked = records.flatMap((r, i) =>
+    r.lookup !== null && r.start.tokenId !== null
+      ? [{ i, lookup: r.lookup, token: r.start.tokenId, key: r.key }]
+      : [],
+  );
+  const parents = new Map<number, { id: string; threadId: string }>();
+  if (asked.length === 0) return parents;
+  const { rows } = await client.query<{ i: number; id: string; thread_id: string }>({
+    name: 'history-stored-parents',
+    text: `SELECT u.i, p.id, p.thread_id
+      FROM unnest($1::integer[], $2::text[], $3::text[], $4::bigint[]) AS u(i, lookup, token, key)
+      CROSS JOIN LATERAL (
+        SELECT id, thread_id FROM history_records
+        WHERE continuation_hash = u.lookup AND token_id = u.token AND search_key < u.key
+        ORDER BY search_key DESC LIMIT 1
+      ) AS p`,
+    values: [
+      asked.map((a) => a.i),
+      asked.map((a) => a.lookup),
+      asked.map((a) => a.token),
+      asked.map((a) => a.key),
+    ],
+  });
+  for (const row of rows) parents.set(row.i, { id: row.id, threadId: row.thread_id });
+  return parents;
+}
+
 const startEvent = (start: HistoryStart): HistoryEvent => ({
   kind: 'start',
   recordId: start.id,
@@ -329,23 +438,27 @@ async function writeRecords(client: PostgresClient, nodeId: string, batch: Histo
   // batch may continue one that ends in the same batch.
   const continuations = new Map<string, { id: string; threadId: string; key: number }>();
   const tally = new UsageTally();
+  const completed: unknown[][] = [];
   for (const { start, end, row } of completions) {
     const redacted = row.redacted_at !== null;
     const continuation = redacted ? null : continuationOf(start, end);
     if (continuation !== null)
       continuations.set(continuation, { id: start.id, threadId: row.thread_id, key: Number(row.search_key) });
     // A record redacted while it ran keeps neither its content nor its words.
-    await client.query({
-      name: 'history-complete-row',
-      text: COMPLETE_ROW,
-      values: [
-        start.id,
-        ...endValues(redacted ? erasedEnd(end) : end),
-        continuation,
-        redacted ? null : vectorOf(start, end),
-      ],
-    });
+    completed.push([
+      start.id,
+      ...endValues(redacted ? erasedEnd(end) : end),
+      continuation,
+      redacted ? null : vectorOf(start, end),
+    ]);
     tally.add(start, end);
+  }
+  if (completed.length > 0) {
+    await client.query({
+      name: 'history-complete-rows',
+      text: COMPLETE_ROWS,
+      values: columnsOf(completed, COMPLETE_COLUMNS.length),
+    });
   }
 
   // New rows in start order, so a parent gets its key and thread before its continuation.
@@ -353,24 +466,25 @@ async function writeRecords(client: PostgresClient, nodeId: string, batch: Histo
     ...starts.map((start) => ({ start, end: null })),
     ...wholes,
   ].sort((a, b) => a.start.startedAt - b.start.startedAt);
+  if (fresh.length === 0) return tally.write(client);
+  const highest = await highestKeys(
+    client,
+    fresh.map(({ start }) => keyAt(start.startedAt)),
+  );
   const given = new Set<number>();
-  for (const { start, end } of fresh) {
-    let key = await freeKey(client, start.startedAt, given);
-    const lookup = lookupKey(start.tokenId, start.endpoint, start.request);
+  const keyed = fresh.map(({ start, end }) => {
+    const max = highest.get(keyAt(start.startedAt));
+    let key = max === undefined ? keyAt(start.startedAt) : max + 1;
+    while (given.has(key)) key++;
+    given.add(key);
+    return { start, end, key, lookup: lookupKey(start.tokenId, start.endpoint, start.request) };
+  });
+  const parentsStored = await storedParents(client, keyed);
+  const records: Fresh[] = keyed.map(({ start, end, key, lookup }, i) => {
     let parent: { id: string; threadId: string } | undefined;
     if (lookup !== null && start.tokenId !== null) {
       const local = continuations.get(lookup);
-      if (local && local.key < key) parent = local;
-      else {
-        const { rows } = await client.query<{ id: string; thread_id: string }>({
-          name: 'history-parent',
-          text: `SELECT id, thread_id FROM history_records
-            WHERE continuation_hash = $1 AND token_id = $2 AND search_key < $3
-            ORDER BY search_key DESC LIMIT 1`,
-          values: [lookup, start.tokenId, key],
-        });
-        if (rows[0]) parent = { id: rows[0].id, threadId: rows[0].thread_id };
-      }
+      parent = local && local.key < key ? local : parentsStored.get(i);
     }
     const record: Fresh = {
       start,
@@ -381,22 +495,36 @@ async function writeRecords(client: PostgresClient, nodeId: string, batch: Histo
       parentId: parent?.id ?? null,
       continuation: continuationOf(start, end),
     };
-    // Another companion may have taken the key since: take the next free one.
-    for (;;) {
-      const { rowCount } = await client.query({
-        name: 'history-insert-row',
-        text: INSERT_ROW,
-        values: rowValues(record, nodeId),
-      });
-      if (rowCount === 1) break;
-      given.add(key);
-      key = Math.max(key + 1, await freeKey(client, start.startedAt, given));
-      record.key = key;
-    }
-    given.add(key);
     if (record.continuation !== null)
       continuations.set(record.continuation, { id: start.id, threadId: record.threadId, key });
     if (end) tally.add(start, end);
+    return record;
+  });
+  const { rows: inserted } = await client.query<{ id: string }>({
+    name: 'history-insert-rows',
+    text: INSERT_ROWS,
+    values: columnsOf(
+      records.map((record) => rowValues(record, nodeId)),
+      ROW_COLUMNS.length,
+    ),
+  });
+  // Another companion took some of these keys meanwhile: those rows take the next free ones.
+  if (inserted.length < records.length) {
+    const done = new Set(inserted.map((row) => row.id));
+    for (const record of records) {
+      if (done.has(record.start.id)) continue;
+      for (;;) {
+        given.add(record.key);
+        record.key = Math.max(record.key + 1, await freeKey(client, record.start.startedAt, given));
+        const { rowCount } = await client.query({
+          name: 'history-insert-row',
+          text: INSERT_ROW,
+          values: rowValues(record, nodeId),
+        });
+        if (rowCount === 1) break;
+      }
+      given.add(record.key);
+    }
   }
   await tally.write(client);
 }
