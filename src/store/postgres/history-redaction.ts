@@ -69,7 +69,7 @@ const withoutAnswer = (payload: Record<string, unknown>): Partial<HistoryEnd> =>
 export function createPostgresHistoryRedaction(pool: PostgresPool, nodeId: string): PostgresHistoryRedaction {
   const read = async (client: PostgresClient, id: string, lock: boolean) => {
     const { rows } = await client.query<HistoryViewRow>({
-      name: lock ? 'history-by-id-for-update' : 'history-by-id',
+      name: lock ? 'history-redaction-lock' : 'history-redaction-read',
       text: `SELECT ${VIEW_COLUMNS} FROM history_records WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
       values: [id],
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { freshPostgresDatabase, postgresSkip } from '../../../test/support/postgres.js';
-import { isStoreUnavailable } from '../../history/history-writer.js';
+import { type HistorySink, isStoreUnavailable, type WriteReceipt } from '../../history/history-writer.js';
 import { chat, end, historyStoreContract, start, whole } from '../history-store-contract.test-helper.js';
 import { createPostgresHistoryStore, type PostgresHistoryStore } from './history-store.js';
 import { migratePostgres } from './migrate.js';
@@ -251,4 +251,28 @@ test('records a stopped companion left running are closed as interrupted, each w
     (await events(pool)).map((e) => `${e.seq}:${e.kind}:${e.record_id}`),
     ['1:start:r', '2:start:other', '3:end:r'],
   );
+});
+
+test('a redaction erases the copies that later turns resent from their start events too', {
+  skip,
+}, async (t) => {
+  const { pool, store } = await open(t);
+  await store.writeBatch(
+    whole(
+      [start('p', 1000, chat('my password is hunter2')), end('noted hunter2')],
+      [start('c', 2000, chat('my password is hunter2', 'noted hunter2', 'and the pin')), end('pin kept')],
+    ),
+  );
+  await store.redact('p', 'ada', 5000);
+  const log = await events(pool);
+  assert.doesNotMatch(log.map((e) => e.payload).join('\n'), /hunter2/);
+  assert.match(log.find((e) => e.record_id === 'c' && e.kind === 'start')?.payload ?? '', /and the pin/);
+});
+
+test('the store is a sink the history writer can hand batches to', { skip }, async (t) => {
+  const { store } = await open(t);
+  const sink: HistorySink = store;
+  const receipt = await sink.writeBatch(whole([start('r', 1000, chat('hello')), end('hi')]), []);
+  assert.equal(typeof (receipt as WriteReceipt).commitMs, 'number');
+  assert.equal(await store.count(), 1);
 });
