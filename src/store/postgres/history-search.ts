@@ -27,6 +27,9 @@ export interface PostgresHistorySearch {
   count(): Promise<number>;
 }
 
+/** Up to this many model names, a page is merged from one index read per name (as on SQLite). */
+const MERGED_MODELS = 16;
+
 export function encodeCursor(key: number): string {
   return Buffer.from(`h1:${key}`).toString('base64url');
 }
@@ -73,10 +76,24 @@ export function createPostgresHistorySearch(pool: PostgresPool): PostgresHistory
         `status >= ${param(filter.statusClass * 100)} AND status < ${param(filter.statusClass * 100 + 100)}`,
       );
     }
-    if (models) where.push(`model = ANY(${param([...models])}::text[])`);
-    const sql = `SELECT ${VIEW_COLUMNS} FROM history_records
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY search_key ${order === 'desc' ? 'DESC' : 'ASC'} LIMIT ${param(limit + 1)}`;
+    const direction = order === 'desc' ? 'DESC' : 'ASC';
+    const top = param(limit + 1);
+    let sql: string;
+    if (!text && models && models.length <= MERGED_MODELS) {
+      // Each name reads its page from the (model, search_key) index in key order, and the
+      // pages are merged: a rare model costs a page, not a scan of all history.
+      const arms = models.map(
+        (model) =>
+          `(SELECT ${VIEW_COLUMNS} FROM history_records WHERE ${[...where, `model = ${param(model)}`].join(' AND ')}
+            ORDER BY search_key ${direction} LIMIT ${top})`,
+      );
+      sql = `SELECT * FROM (${arms.join(' UNION ALL ')}) AS merged ORDER BY search_key ${direction} LIMIT ${top}`;
+    } else {
+      if (models) where.push(`model = ANY(${param([...models])}::text[])`);
+      sql = `SELECT ${VIEW_COLUMNS} FROM history_records
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY search_key ${direction} LIMIT ${top}`;
+    }
     const { rows } = await pool.query<HistoryViewRow>(sql, values);
     const more = rows.length > limit;
     if (more) rows.pop();
