@@ -276,3 +276,23 @@ test('the store is a sink the history writer can hand batches to', { skip }, asy
   assert.equal(typeof (receipt as WriteReceipt).commitMs, 'number');
   assert.equal(await store.count(), 1);
 });
+
+test('retention deletes a record with its events; the sequence goes on after the head', {
+  skip,
+}, async (t) => {
+  const { pool, store } = await open(t);
+  await store.writeBatch(
+    whole([start('old', 1000, chat('old words')), end('x')], [start('new', 9000, chat('new')), end('y')]),
+  );
+  const cut = (await store.retentionCut({ olderThan: 5000, maxRecords: null }))!;
+  assert.equal(await store.deleteUpTo(cut, 10), 1);
+  assert.deepEqual(
+    (await events(pool)).map((e) => `${e.seq}:${e.kind}:${e.record_id}`),
+    ['3:start:new', '4:end:new'],
+  );
+  await store.writeBatch(whole([start('next', 10_000, chat('next')), end('z')]));
+  assert.deepEqual(
+    (await events(pool)).map((e) => Number(e.seq)),
+    [3, 4, 5, 6],
+  );
+});
