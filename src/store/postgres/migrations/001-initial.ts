@@ -188,11 +188,12 @@ CREATE TABLE history_heads (
 -- search_key = started_at * 1024 + n (history-indexer.ts), unique: newest-first order and
 -- the cursor in one integer. Companions on one database may pick the same n for the same
 -- millisecond; the writer takes the next n on a conflict.
--- search_vector: the prompt (weight A) and the answer and thinking (weight B) as
--- to_tsvector('simple', …) of text the writer has folded as SQLite's unicode61 tokenizer
--- does (lower case, diacritics removed), and queries the same way, so that words,
--- "phrases" (<->), prefix* (:*) and -exclusion (!) match as on SQLite, with no extension
--- needed. NULL once redacted or when there is no text.
+-- search_vector: the prompt (weight A) and the answer and thinking (weight B), tokens the
+-- writer cut and folded as SQLite's unicode61 tokenizer does (lower case, diacritics
+-- removed; store/postgres/full-text.ts), passed as a tsvector literal, and queries built
+-- the same way as tsquery literals, so that words, "phrases" (<->), prefix* (:*) and
+-- -exclusion (!) match as on SQLite, with no extension and no server text search
+-- configuration involved. NULL once redacted or when there is no text.
 -- search_key and thread_id are never NULL here (SQLite's may be, for rows its indexer has
 -- not reached yet): the writer derives them with the row, and store copy indexes a
 -- SQLite backlog before it copies.
