@@ -7,16 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import type { HistoryEnd, HistoryStart } from '../history/history-record.js';
-import type { HistoryBatch } from './history-repository.js';
+import type { RetentionLimits } from '../history/history-retention.js';
 import type {
   HistoryPage,
   HistorySearchFilter,
   HistoryView,
   PageRequest,
-  RetentionLimits,
-  UsageBy,
-  UsagePoint,
-} from './history-search-repository.js';
+} from '../history/history-search.js';
+import type { UsageBy, UsagePoint } from '../history/usage-series.js';
+import type { HistoryBatch } from './history-repository.js';
 
 export interface ContractHistoryStore {
   writeBatch(batch: HistoryBatch): Promise<unknown>;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { openDatabase } from './database.js';
 import { createHistoryRepository } from './history-repository.js';
-import { createHistorySearchRepository } from './history-search-repository.js';
 import { type ContractHistoryStore, historyStoreContract } from './history-store-contract.test-helper.js';
+import { createSqliteHistoryReads } from './sqlite/history-reads.js';
 
 /** The SQLite store in the contract's async shape. */
 function open(t: TestContext): ContractHistoryStore {
@@ -16,18 +16,18 @@ function open(t: TestContext): ContractHistoryStore {
     rmSync(dir, { recursive: true, force: true });
   });
   const repo = createHistoryRepository(db, 'node-a');
-  const search = createHistorySearchRepository(db);
+  const reads = createSqliteHistoryReads(db);
   return {
     writeBatch: async (batch) => repo.writeBatch(batch),
-    search: async (filter, page) => search.search(filter, page),
-    findById: async (id) => search.findById(id),
-    modelNames: async () => search.modelNames(),
-    findThread: async (id, limit) => search.findThread(id, limit),
-    redact: async (id, by, at) => search.redact(id, by, at),
-    retentionCut: async (limits) => search.retentionCut(limits),
-    deleteUpTo: async (cut, batch) => search.deleteUpTo(cut, batch),
-    usage: async (by, since, until) => search.usage(by, since, until),
-    count: async () => search.count(),
+    search: (filter, page) => reads.search.search(filter, page),
+    findById: (id) => reads.search.findById(id),
+    modelNames: () => reads.search.modelNames(),
+    findThread: (id, limit) => reads.threads.findThread(id, limit),
+    redact: (id, by, at) => reads.redaction.redact(id, by, at),
+    retentionCut: (limits) => reads.retention.retentionCut(limits),
+    deleteUpTo: (cut, batch) => reads.retention.deleteUpTo(cut, batch),
+    usage: (by, since, until) => reads.usage.usage(by, since, until),
+    count: () => reads.search.count(),
   };
 }
 

@@ -11,9 +11,9 @@
  * freed by (auto)vacuum, not overwritten at once.
  */
 import type { HistoryEnd, HistoryStart } from '../../history/history-record.js';
+import type { HistoryView } from '../../history/history-search.js';
 import { answerText, conversationOf, newTurn, promptText } from '../../history/search-text.js';
 import { redactionTexts, scrubConversation } from '../../history/thread-keys.js';
-import type { HistoryView } from '../history-search-repository.js';
 import { searchVector } from './full-text.js';
 import { appendEvents } from './history-event-log.js';
 import { type HistoryViewRow, toHistoryView, VIEW_COLUMNS } from './history-view-row.js';

@@ -9,8 +9,9 @@
  * and no text index to purge (a redacted row's words leave the GIN index with its old
  * row version, which vacuum frees): those steps answer "nothing to do".
  */
+
+import type { RetentionLimits } from '../../history/history-retention.js';
 import { keyAt } from '../history-indexer.js';
-import type { RetentionLimits } from '../history-search-repository.js';
 import type { PostgresPool } from './postgres-pool.js';
 
 export interface PostgresHistoryRetention {

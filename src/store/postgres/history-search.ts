@@ -6,14 +6,15 @@
  * keep their order, and a cursor made by either backend's format ("h1:<key>") is read
  * the same way.
  */
-import { keyAt } from '../history-indexer.js';
+
 import {
   CursorError,
   type HistoryPage,
   type HistorySearchFilter,
   type HistoryView,
   type PageRequest,
-} from '../history-search-repository.js';
+} from '../../history/history-search.js';
+import { keyAt } from '../history-indexer.js';
 import { searchQuery } from './full-text.js';
 import { type HistoryViewRow, toHistoryView, VIEW_COLUMNS } from './history-view-row.js';
 import type { PostgresPool } from './postgres-pool.js';

@@ -3,7 +3,7 @@
  * (thread_id, the id of the thread's first record, derived when each row was written),
  * oldest first, as SQLite's findThread gives them.
  */
-import type { HistoryView } from '../history-search-repository.js';
+import type { HistoryView } from '../../history/history-search.js';
 import { type HistoryViewRow, toHistoryView, VIEW_COLUMNS } from './history-view-row.js';
 import type { PostgresPool } from './postgres-pool.js';
 

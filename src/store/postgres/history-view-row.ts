@@ -5,7 +5,7 @@
  * fits: epoch milliseconds, counters, keys below 2^53).
  */
 import type { HistoryRecord } from '../../history/history-record.js';
-import type { HistoryView } from '../history-search-repository.js';
+import type { HistoryView } from '../../history/history-search.js';
 
 type BigInt = string | number;
 

@@ -5,12 +5,13 @@
  * table and the hours at either end from the hourly one; averages, and a p95 estimated
  * from the latency buckets.
  *
- * p95/point/sum repeat what SQLite's history-search-repository.ts computes from the same
+ * p95/point/sum repeat what SQLite's store/sqlite/usage-series.ts computes from the same
  * columns (its helpers are private to it); once the history port owns them, both
  * backends should share one copy.
  */
+
+import type { UsageBy, UsagePoint } from '../../history/usage-series.js';
 import { DAY_MS, HOUR_MS, LATENCY_BOUNDS } from '../history-indexer.js';
-import type { UsageBy, UsagePoint } from '../history-search-repository.js';
 import type { PostgresPool } from './postgres-pool.js';
 
 export interface PostgresUsageSeries {
