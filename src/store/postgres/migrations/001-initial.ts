@@ -69,8 +69,8 @@ CREATE TABLE token_usage (
 );
 
 -- The slot counter that makes a call quota strict across every companion on this
--- database: one row per token and window, reserved with one atomic conditional UPDATE
--- (… SET reserved = reserved + 1 WHERE reserved < limit, or a new window_start) before a
+-- database: one row per token and window, reserved atomically and conditionally (all
+-- windows under their limits, or a new window_start) by reserve_quota below before a
 -- call is forwarded, and given back when it is refunded. It takes the place of SQLite's
 -- per-node quota leases: the reservation is itself durable, so there is nothing to lease.
 CREATE TABLE quota_reservations (
@@ -80,6 +80,83 @@ CREATE TABLE quota_reservations (
   reserved     bigint NOT NULL CHECK (reserved >= 0),
   PRIMARY KEY (token_id, "window")
 );
+
+-- reserve_quota(token, windows, starts): reserves one call of the token in every window
+-- given (windows[i] starting at starts[i]) when each window the token limits is below its
+-- limit, all or none, in one statement (so one round trip). It answers one row: outcome
+-- 'reserved'; 'exhausted' with the first full window in the order given, its count and
+-- limit; 'revoked' (revoked or gone); or 'disabled'. The limits are the token's as stored
+-- now, so a quota lowered or a token revoked by another companion a moment ago holds
+-- already. The rows are locked in window order, so concurrent callers queue and never
+-- deadlock. A row of an older window start is that window rolled over; a window without a
+-- row yet (inserted with start -1) or rolled over starts from the calls the nodes counted
+-- in it without reserving (a quota added to a token in use). A caller whose clock is
+-- behind counts in the newer window another companion opened.
+CREATE FUNCTION reserve_quota(p_token text, p_windows text[], p_starts bigint[])
+  RETURNS TABLE (outcome text, full_window text, full_used bigint, full_limit bigint)
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  t tokens%ROWTYPE;
+  r record;
+  v_used bigint;
+  v_limit bigint;
+  v_first bigint;
+  v_windows text[] := '{}';
+  v_starts bigint[] := '{}';
+  v_counts bigint[] := '{}';
+BEGIN
+  SELECT * INTO t FROM tokens WHERE id = p_token;
+  IF NOT FOUND OR t.revoked_at IS NOT NULL THEN
+    RETURN QUERY SELECT 'revoked'::text, NULL::text, NULL::bigint, NULL::bigint;
+    RETURN;
+  END IF;
+  IF NOT t.enabled THEN
+    RETURN QUERY SELECT 'disabled'::text, NULL::text, NULL::bigint, NULL::bigint;
+    RETURN;
+  END IF;
+  INSERT INTO quota_reservations AS q (token_id, "window", window_start, reserved)
+    SELECT p_token, x.w, -1, 0 FROM unnest(p_windows) AS x(w)
+    WHERE NOT EXISTS (SELECT 1 FROM quota_reservations e WHERE e.token_id = p_token AND e."window" = x.w)
+    ORDER BY x.w
+    ON CONFLICT DO NOTHING;
+  FOR r IN
+    SELECT q."window" AS w, q.window_start, q.reserved, x.s, x.i
+    FROM quota_reservations q
+    JOIN unnest(p_windows, p_starts) WITH ORDINALITY AS x(w, s, i) ON q."window" = x.w
+    WHERE q.token_id = p_token
+    ORDER BY q."window"
+    FOR UPDATE OF q
+  LOOP
+    IF r.window_start >= r.s THEN
+      v_used := r.reserved;
+    ELSE
+      SELECT COALESCE(sum(u.calls), 0) INTO v_used FROM token_usage u
+        WHERE u.token_id = p_token AND u."window" = r.w AND u.window_start = r.s;
+    END IF;
+    v_limit := CASE r.w WHEN 'total' THEN t.max_calls WHEN 'minute' THEN t.calls_per_minute
+      WHEN 'hour' THEN t.calls_per_hour WHEN 'day' THEN t.calls_per_day
+      WHEN 'month' THEN t.calls_per_month END;
+    IF v_limit IS NOT NULL AND v_used >= v_limit AND (v_first IS NULL OR r.i < v_first) THEN
+      v_first := r.i;
+      full_window := r.w;
+      full_used := v_used;
+      full_limit := v_limit;
+    END IF;
+    v_windows := v_windows || r.w;
+    v_starts := v_starts || greatest(r.window_start, r.s);
+    v_counts := v_counts || v_used;
+  END LOOP;
+  IF v_first IS NOT NULL THEN
+    outcome := 'exhausted';
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  UPDATE quota_reservations q SET window_start = n.s, reserved = n.c + 1
+    FROM unnest(v_windows, v_starts, v_counts) AS n(w, s, c)
+    WHERE q.token_id = p_token AND q."window" = n.w;
+  RETURN QUERY SELECT 'reserved'::text, NULL::text, NULL::bigint, NULL::bigint;
+END
+$fn$;
 
 -- origin_node: the node where the account was made or last changed (for the mesh).
 CREATE TABLE admins (
