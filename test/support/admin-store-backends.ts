@@ -11,18 +11,22 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { AdminSessionStore } from '../../src/auth/admin-session-store.js';
 import type { AdminStore } from '../../src/auth/admin-store.js';
+import type { LoginFailureStore } from '../../src/auth/login-failure-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createPostgresAdminSessionStore } from '../../src/store/postgres/admin-session-store.js';
 import { createPostgresAdminStore } from '../../src/store/postgres/admin-store.js';
+import { createPostgresLoginFailureStore } from '../../src/store/postgres/login-failure-store.js';
 import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { createPostgresPool } from '../../src/store/postgres/postgres-pool.js';
 import { createSqliteAdminSessionStore } from '../../src/store/sqlite/admin-session-store.js';
 import { createSqliteAdminStore } from '../../src/store/sqlite/admin-store.js';
+import { createSqliteLoginFailureStore } from '../../src/store/sqlite/login-failure-store.js';
 import { freshPostgresDatabase, postgresSkip } from './postgres.js';
 
 export interface AdminStores {
   admins: AdminStore;
   sessions: AdminSessionStore;
+  loginFailures: LoginFailureStore;
 }
 
 export interface AdminStoreBackend {
@@ -51,6 +55,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
           return {
             admins: createSqliteAdminStore(db),
             sessions: createSqliteAdminSessionStore(db),
+            loginFailures: createSqliteLoginFailureStore(db),
           };
         },
       };
@@ -73,6 +78,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
           return {
             admins: createPostgresAdminStore(pool, nodeId),
             sessions: createPostgresAdminSessionStore(pool),
+            loginFailures: createPostgresLoginFailureStore(pool),
           };
         },
       };
