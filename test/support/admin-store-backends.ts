@@ -9,17 +9,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { AuditStore } from '../../src/audit/audit-store.js';
 import type { AdminSessionStore } from '../../src/auth/admin-session-store.js';
 import type { AdminStore } from '../../src/auth/admin-store.js';
 import type { LoginFailureStore } from '../../src/auth/login-failure-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createPostgresAdminSessionStore } from '../../src/store/postgres/admin-session-store.js';
 import { createPostgresAdminStore } from '../../src/store/postgres/admin-store.js';
+import { createPostgresAuditStore } from '../../src/store/postgres/audit-store.js';
 import { createPostgresLoginFailureStore } from '../../src/store/postgres/login-failure-store.js';
 import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { createPostgresPool } from '../../src/store/postgres/postgres-pool.js';
 import { createSqliteAdminSessionStore } from '../../src/store/sqlite/admin-session-store.js';
 import { createSqliteAdminStore } from '../../src/store/sqlite/admin-store.js';
+import { createSqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
 import { createSqliteLoginFailureStore } from '../../src/store/sqlite/login-failure-store.js';
 import { freshPostgresDatabase, postgresSkip } from './postgres.js';
 
@@ -27,6 +30,7 @@ export interface AdminStores {
   admins: AdminStore;
   sessions: AdminSessionStore;
   loginFailures: LoginFailureStore;
+  audit: AuditStore;
 }
 
 export interface AdminStoreBackend {
@@ -56,6 +60,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
             admins: createSqliteAdminStore(db),
             sessions: createSqliteAdminSessionStore(db),
             loginFailures: createSqliteLoginFailureStore(db),
+            audit: createSqliteAuditStore(db),
           };
         },
       };
@@ -79,6 +84,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
             admins: createPostgresAdminStore(pool, nodeId),
             sessions: createPostgresAdminSessionStore(pool),
             loginFailures: createPostgresLoginFailureStore(pool),
+            audit: createPostgresAuditStore(pool, nodeId),
           };
         },
       };
