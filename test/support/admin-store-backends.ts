@@ -13,6 +13,7 @@ import type { AuditStore } from '../../src/audit/audit-store.js';
 import type { AdminSessionStore } from '../../src/auth/admin-session-store.js';
 import type { AdminStore } from '../../src/auth/admin-store.js';
 import type { LoginFailureStore } from '../../src/auth/login-failure-store.js';
+import type { SettingsStore } from '../../src/settings/settings-store.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createPostgresAdminSessionStore } from '../../src/store/postgres/admin-session-store.js';
 import { createPostgresAdminStore } from '../../src/store/postgres/admin-store.js';
@@ -20,10 +21,12 @@ import { createPostgresAuditStore } from '../../src/store/postgres/audit-store.j
 import { createPostgresLoginFailureStore } from '../../src/store/postgres/login-failure-store.js';
 import { migratePostgres } from '../../src/store/postgres/migrate.js';
 import { createPostgresPool } from '../../src/store/postgres/postgres-pool.js';
+import { createPostgresSettingsStore } from '../../src/store/postgres/settings-store.js';
 import { createSqliteAdminSessionStore } from '../../src/store/sqlite/admin-session-store.js';
 import { createSqliteAdminStore } from '../../src/store/sqlite/admin-store.js';
 import { createSqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
 import { createSqliteLoginFailureStore } from '../../src/store/sqlite/login-failure-store.js';
+import { createSqliteSettingsStore } from '../../src/store/sqlite/settings-store.js';
 import { freshPostgresDatabase, postgresSkip } from './postgres.js';
 
 export interface AdminStores {
@@ -31,6 +34,7 @@ export interface AdminStores {
   sessions: AdminSessionStore;
   loginFailures: LoginFailureStore;
   audit: AuditStore;
+  settings: SettingsStore;
 }
 
 export interface AdminStoreBackend {
@@ -61,6 +65,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
             sessions: createSqliteAdminSessionStore(db),
             loginFailures: createSqliteLoginFailureStore(db),
             audit: createSqliteAuditStore(db),
+            settings: createSqliteSettingsStore(db),
           };
         },
       };
@@ -85,6 +90,7 @@ export const ADMIN_STORE_BACKENDS: readonly AdminStoreBackend[] = [
             sessions: createPostgresAdminSessionStore(pool),
             loginFailures: createPostgresLoginFailureStore(pool),
             audit: createPostgresAuditStore(pool, nodeId),
+            settings: createPostgresSettingsStore(pool, nodeId),
           };
         },
       };
