@@ -29,19 +29,18 @@ export function createPostgresLoginFailureStore(pool: PostgresPool): LoginFailur
 
   /**
    * Forgets failures out of the window and past the cap, of every key. After the commit
-   * and outside the locks: it decides nothing, and of two companions doing it at once
-   * one may be stopped as a deadlock, which only leaves the rows for the next attempt.
+   * and outside the locks, as it decides nothing; rows another statement holds (an unlock,
+   * another companion forgetting) are skipped rather than waited for, so this never waits
+   * and never deadlocks: what it skips goes with a later attempt.
    */
   const forget = async (since: number): Promise<void> => {
-    try {
-      await pool.query(
-        `DELETE FROM login_failures
-         WHERE at <= $1 OR id <= (SELECT MAX(id) FROM login_failures) - $2`,
-        [since, MAX_ROWS],
-      );
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== '40P01') throw error;
-    }
+    await pool.query(
+      `DELETE FROM login_failures WHERE id IN (
+         SELECT id FROM login_failures
+         WHERE at <= $1 OR id <= (SELECT MAX(id) FROM login_failures) - $2
+         FOR UPDATE SKIP LOCKED)`,
+      [since, MAX_ROWS],
+    );
   };
 
   return {
