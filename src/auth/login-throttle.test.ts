@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { ADMIN_STORE_BACKENDS } from '../../test/support/admin-store-backends.js';
 import { openDatabase } from '../store/database.js';
 import { createSqliteLoginFailureStore } from '../store/sqlite/login-failure-store.js';
 import type { LoginFailureStore } from './login-failure-store.js';
@@ -11,22 +12,18 @@ import { MemoryLoginFailures } from './memory-login-failures.js';
 
 const MINUTE = 60_000;
 
-/** The throttle's rules hold the same over both stores: in memory and in SQLite. */
-const STORES: [string, (t: TestContext) => LoginFailureStore][] = [
-  ['memory', () => new MemoryLoginFailures()],
+/** The throttle's rules hold the same over every store: in memory, in SQLite and in PostgreSQL. */
+const STORES: [string, string | false, (t: TestContext) => LoginFailureStore | Promise<LoginFailureStore>][] =
   [
-    'sqlite',
-    (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'throttle-test-'));
-      const db = openDatabase(dir);
-      t.after(() => {
-        db.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      return createSqliteLoginFailureStore(db);
-    },
-  ],
-];
+    ['memory', false, () => new MemoryLoginFailures()],
+    ...ADMIN_STORE_BACKENDS.map(
+      (backend): [string, string | false, (t: TestContext) => Promise<LoginFailureStore>] => [
+        backend.name,
+        backend.skip,
+        async (t) => (await backend.open(t)).companion().loginFailures,
+      ],
+    ),
+  ];
 
 function throttle(store: LoginFailureStore) {
   const clock = { now: 1_000_000 };
@@ -39,9 +36,11 @@ const fail = async (t: LoginThrottle, keys: string[]) => {
   assert.ok(!('retryAfter' in attempt), 'the attempt is allowed');
 };
 
-for (const [kind, storeFor] of STORES) {
-  test(`${kind}: five failures block the sixth attempt until the oldest failure leaves the window`, async (ctx) => {
-    const { t, clock } = throttle(storeFor(ctx));
+for (const [kind, skip, storeFor] of STORES) {
+  test(`${kind}: five failures block the sixth attempt until the oldest failure leaves the window`, {
+    skip,
+  }, async (ctx) => {
+    const { t, clock } = throttle(await storeFor(ctx));
     const keys = LoginThrottle.keys('Olivia', '10.0.0.1');
     for (let i = 0; i < 5; i++) {
       await fail(t, keys);
@@ -57,22 +56,24 @@ for (const [kind, storeFor] of STORES) {
     assert.equal(await t.retryAfter(keys), 60, 'and then the next oldest decides');
   });
 
-  test(`${kind}: accounts are throttled case-insensitively, from any address`, async (ctx) => {
-    const { t } = throttle(storeFor(ctx));
+  test(`${kind}: accounts are throttled case-insensitively, from any address`, { skip }, async (ctx) => {
+    const { t } = throttle(await storeFor(ctx));
     for (let i = 0; i < 5; i++) await fail(t, LoginThrottle.keys(i % 2 ? 'OLIVIA' : 'olivia', `10.0.0.${i}`));
     assert.ok(await t.retryAfter(LoginThrottle.keys('Olivia', '10.9.9.9')));
     assert.equal(await t.retryAfter(LoginThrottle.keys('adam', '10.9.9.9')), undefined);
   });
 
-  test(`${kind}: an address is throttled whatever accounts it tries`, async (ctx) => {
-    const { t } = throttle(storeFor(ctx));
+  test(`${kind}: an address is throttled whatever accounts it tries`, { skip }, async (ctx) => {
+    const { t } = throttle(await storeFor(ctx));
     for (const name of ['a', 'b', 'c', 'd', 'e']) await fail(t, LoginThrottle.keys(name, '10.0.0.1'));
     assert.ok(await t.retryAfter(LoginThrottle.keys('f', '10.0.0.1')));
     assert.equal(await t.retryAfter(LoginThrottle.keys('f', '10.0.0.2')), undefined);
   });
 
-  test(`${kind}: a success takes its attempt back and clears the account, not the address`, async (ctx) => {
-    const { t } = throttle(storeFor(ctx));
+  test(`${kind}: a success takes its attempt back and clears the account, not the address`, {
+    skip,
+  }, async (ctx) => {
+    const { t } = throttle(await storeFor(ctx));
     const mine = LoginThrottle.keys('olivia', '10.0.0.1');
     for (let i = 0; i < 4; i++) await fail(t, mine);
     const attempt = await t.attempt(mine);
@@ -84,16 +85,20 @@ for (const [kind, storeFor] of STORES) {
     assert.ok(await t.retryAfter(LoginThrottle.keys('third', '10.0.0.1')));
   });
 
-  test(`${kind}: attempts in flight count, so parallel guesses cannot slip past the limit`, async (ctx) => {
-    const { t } = throttle(storeFor(ctx));
+  test(`${kind}: attempts in flight count, so parallel guesses cannot slip past the limit`, {
+    skip,
+  }, async (ctx) => {
+    const { t } = throttle(await storeFor(ctx));
     const keys = LoginThrottle.keys('olivia', '10.0.0.1');
     const started = await Promise.all(Array.from({ length: 8 }, () => t.attempt(keys)));
     assert.equal(started.filter((a) => 'succeeded' in a).length, 5);
     assert.equal(started.filter((a) => 'retryAfter' in a).length, 3);
   });
 
-  test(`${kind}: unlock forgets the account's failures, also those counted against its address`, async (ctx) => {
-    const { t } = throttle(storeFor(ctx));
+  test(`${kind}: unlock forgets the account's failures, also those counted against its address`, {
+    skip,
+  }, async (ctx) => {
+    const { t } = throttle(await storeFor(ctx));
     const mine = LoginThrottle.keys('Olivia', '10.0.0.1');
     for (let i = 0; i < 3; i++) await fail(t, mine);
     for (const name of ['x', 'y']) await fail(t, LoginThrottle.keys(name, '10.0.0.1'));
