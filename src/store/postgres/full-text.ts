@@ -9,8 +9,11 @@
  *
  * Query syntax (README, history search): words, "phrases", `prefix*`, `-word`. A word
  * that folds into several tokens (`foo-bar`, `llama3.2`) is a phrase of them, as FTS5
- * treats a quoted string; a prefix applies to the last token.
+ * treats a quoted string; a prefix applies to the last token. The syntax itself is
+ * parsed by the history module (`searchParts`), for both backends.
  */
+
+import { searchParts } from '../../history/search-syntax.js';
 
 /** A token is a run of these (FTS5 unicode61's default token categories L*, N*, Co). */
 const TOKEN = /[\p{L}\p{N}\p{Co}]+/gu;
@@ -104,21 +107,10 @@ export function searchQuery(q: string): SearchQuery | null {
   const include: string[] = [];
   const exclude: string[] = [];
   const terms: string[] = [];
-  for (const found of q.matchAll(/(-?)"([^"]*)"|(\S+)/g)) {
-    const quoted = found[2];
-    let word = found[3];
-    let negated = found[1] === '-';
-    if (word?.startsWith('-') && word.length > 1) {
-      negated = true;
-      word = word.slice(1);
-    }
-    const prefix = word?.endsWith('*') ?? false;
-    const text = (quoted ?? word ?? '').replace(/\*+$/, '');
-    // Text without letters or digits has no tokens: skip it rather than match nothing.
-    if (!/[\p{L}\p{N}]/u.test(text)) continue;
+  for (const { text, prefix, excluded } of searchParts(q)) {
     const part = phrase(text, prefix);
     if (part === null) continue;
-    if (negated) exclude.push(part);
+    if (excluded) exclude.push(part);
     else {
       include.push(part);
       terms.push(text);

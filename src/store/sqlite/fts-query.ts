@@ -1,7 +1,8 @@
 /**
- * What a person types into the search box, as an FTS5 MATCH expression: the one place
- * that knows the query syntax the README documents (words, "phrases", prefix*, -word).
+ * What a person types into the search box (parsed by the history module's
+ * `searchParts`), as an FTS5 MATCH expression.
  */
+import { searchParts } from '../../history/search-syntax.js';
 
 /**
  * Turns what a person typed into an FTS5 query that cannot be a syntax error: every
@@ -12,20 +13,9 @@ export function ftsQuery(q: string): { match: string; terms: string[] } | null {
   const include: string[] = [];
   const exclude: string[] = [];
   const terms: string[] = [];
-  for (const found of q.matchAll(/(-?)"([^"]*)"|(\S+)/g)) {
-    const phrase = found[2];
-    let word = found[3];
-    let negated = found[1] === '-';
-    if (word?.startsWith('-') && word.length > 1) {
-      negated = true;
-      word = word.slice(1);
-    }
-    const prefix = word?.endsWith('*') ?? false;
-    const text = (phrase ?? word ?? '').replace(/\*+$/, '');
-    // Text without letters or digits has no tokens: skip it rather than match nothing.
-    if (!/[\p{L}\p{N}]/u.test(text)) continue;
+  for (const { text, prefix, excluded } of searchParts(q)) {
     const quoted = `"${text.replace(/"/g, '""')}"${prefix ? '*' : ''}`;
-    if (negated) exclude.push(quoted);
+    if (excluded) exclude.push(quoted);
     else {
       include.push(quoted);
       terms.push(text);
