@@ -14,6 +14,7 @@ import { registerHistoryCommands } from './history-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerServiceCommands } from './service-commands.js';
 import { explainSystemError, wantsStack } from './startup-errors.js';
+import { registerStoreCommands } from './store-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 
 /** The version in package.json, which ships beside dist/ and src/ alike. */
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   registerAdminCommands(program);
   registerHistoryCommands(program);
   registerServiceCommands(program);
+  registerStoreCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
