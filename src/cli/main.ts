@@ -1,5 +1,5 @@
 /**
- * The command line: `serve`, `token`, `admin`, `history` and `service`. Every failure prints one
+ * The command line: `serve`, `token`, `admin`, `history`, `service` and `store`. Every failure prints one
  * readable line on stderr and exits non-zero: 2 for a bad flag or setting, 3 for
  * something not found, 1 when the system refused (a port in use, a data dir that cannot
  * be written, …). The stack comes only with `--log-level debug`. Nothing here prints a

@@ -114,6 +114,50 @@ async function targetCount(client: PostgresClient, table: string): Promise<numbe
   return Number(rows[0]!.n);
 }
 
+/** Everything, inside the target's transaction; throws CountsDiffer to roll it back. */
+async function copyAll(source: Db, client: PostgresClient, shown: string): Promise<CopyCount[]> {
+  const nodeId = createMetaRepository(source).nodeId();
+  // Companions started on this database meanwhile wait until the copy is done.
+  await client.query(`LOCK TABLE ${TARGET_TABLES.join(', ')} IN EXCLUSIVE MODE`);
+  await refuseNonEmpty(client, shown);
+  const counts: CopyCount[] = [];
+  for (const table of TABLE_COPIES) {
+    await copyTable(source, client, table, nodeId);
+    counts.push({
+      kind: table.kind,
+      source: countOf(source, table.sqlite),
+      target: await targetCount(client, table.postgres),
+    });
+  }
+  // New audit entries and sign-in failures get ids after the copied ones (and after
+  // SQLite's deleted ones, which AUTOINCREMENT never gave again either).
+  const sqliteSeq = source
+    .prepare<[string], number>('SELECT seq FROM sqlite_sequence WHERE name = ?')
+    .pluck();
+  for (const table of IDENTITY_TABLES) {
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence('${table}', 'id'), n) FROM
+         (SELECT greatest((SELECT max(id) FROM ${table}), $1::bigint) AS n) AS highest WHERE n > 0`,
+      [sqliteSeq.get(table) ?? 0],
+    );
+  }
+  await copyHistory(source, client);
+  counts.push(
+    {
+      kind: 'history records',
+      source: countOf(source, 'history'),
+      target: await targetCount(client, 'history_records'),
+    },
+    {
+      kind: 'history events',
+      source: expectedEvents(source),
+      target: await targetCount(client, 'history_events'),
+    },
+  );
+  if (counts.some((count) => count.source !== count.target)) throw new CountsDiffer(counts);
+  return counts;
+}
+
 /**
  * Copies the SQLite store in `dataDir` (which must hold one) into the PostgreSQL database
  * at `url`, migrating it first.
@@ -123,62 +167,20 @@ async function targetCount(client: PostgresClient, table: string): Promise<numbe
  */
 export async function copyStore(dataDir: string, url: string): Promise<StoreCopyResult> {
   const pool = await openPostgres(url, { max: 1, applicationName: 'ollama-companion store copy' });
-  const source = openSource(dataDir);
   try {
-    const nodeId = createMetaRepository(source).nodeId();
-    const shown = redactDatabaseUrl(url);
-    // One read transaction: every table is read from the same snapshot.
-    source.exec('BEGIN');
+    const source = openSource(dataDir);
     try {
-      const counts = await inTransaction(pool, async (client) => {
-        // Companions started on this database meanwhile wait until the copy is done.
-        await client.query(`LOCK TABLE ${TARGET_TABLES.join(', ')} IN EXCLUSIVE MODE`);
-        await refuseNonEmpty(client, shown);
-        const counts: CopyCount[] = [];
-        for (const table of TABLE_COPIES) {
-          await copyTable(source, client, table, nodeId);
-          counts.push({
-            kind: table.kind,
-            source: countOf(source, table.sqlite),
-            target: await targetCount(client, table.postgres),
-          });
-        }
-        for (const table of IDENTITY_TABLES) {
-          const sqliteSeq =
-            (source.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').pluck().get(table) as
-              | number
-              | undefined) ?? 0;
-          await client.query(
-            `SELECT setval(pg_get_serial_sequence('${table}', 'id'), greatest((SELECT max(id) FROM ${table}), $1::bigint))
-             WHERE greatest((SELECT max(id) FROM ${table}), $1::bigint) > 0`,
-            [sqliteSeq],
-          );
-        }
-        await copyHistory(source, client);
-        counts.push(
-          {
-            kind: 'history records',
-            source: countOf(source, 'history'),
-            target: await targetCount(client, 'history_records'),
-          },
-          {
-            kind: 'history events',
-            source: expectedEvents(source),
-            target: await targetCount(client, 'history_events'),
-          },
-        );
-        if (counts.some((count) => count.source !== count.target)) throw new CountsDiffer(counts);
-        return counts;
-      });
+      // One read transaction: every table is read from the same snapshot.
+      source.exec('BEGIN');
+      const counts = await inTransaction(pool, (client) => copyAll(source, client, redactDatabaseUrl(url)));
       return { counts, committed: true };
     } catch (error) {
       if (error instanceof CountsDiffer) return { counts: error.counts, committed: false };
       throw postgresFailure(error, url);
     } finally {
-      source.exec('COMMIT');
+      source.close();
     }
   } finally {
-    source.close();
     await pool.end();
   }
 }
