@@ -243,6 +243,7 @@ test('store copy refuses a bad URL or no data dir in one line, and never shows t
 
 const SIZE = 100_000;
 const BATCH = 5_000;
+const RUNNING = 10;
 
 function startAt(i: number, at: number): HistoryStart {
   return {
@@ -298,6 +299,11 @@ test(`store copy of ${SIZE.toLocaleString('en')} history records`, { skip: postg
     }
     repo.writeBatch({ started: [], finished });
   }
+  // Requests a stopped server left running, and a redaction, as the last rows written.
+  const running = Array.from({ length: RUNNING }, (_, i) => startAt(SIZE + i, Date.now() + i));
+  repo.writeBatch({ started: running, finished: [] });
+  const secret = (await createSqliteHistoryReads(db).search.search({ q: '"question 500"' })).records[0]!;
+  await createSqliteHistoryReads(db).redaction.redact(secret.id, 'root', Date.now());
   db.close();
   const url = await freshPostgresDatabase(t);
 
@@ -305,8 +311,14 @@ test(`store copy of ${SIZE.toLocaleString('en')} history records`, { skip: postg
   const stdout = ok(await copy(url, dataDir), 'store copy');
   t.diagnostic(`copied ${SIZE} records in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const counts = countsOf(stdout);
-  assert.deepEqual(counts.get('history records'), [SIZE, SIZE]);
-  assert.deepEqual(counts.get('history events'), [2 * SIZE, 2 * SIZE]);
+  const records = SIZE + RUNNING;
+  const events = 2 * SIZE + RUNNING + 1;
+  assert.deepEqual(counts.get('history records'), [records, records]);
+  assert.deepEqual(
+    counts.get('history events'),
+    [events, events],
+    'start and end, a start alone, a redaction',
+  );
 
   const pool = await openPostgres(url);
   t.after(() => pool.end());
@@ -316,6 +328,13 @@ test(`store copy of ${SIZE.toLocaleString('en')} history records`, { skip: postg
     last.records.map((r) => r.answerContent),
     [`answer ${SIZE - 1} on topic${(SIZE - 1) % 97}`],
   );
+  assert.equal((await postgres.findById(running[0]!.id))?.outcome, 'in_progress');
+  assert.equal(
+    (await postgres.search({ q: '"question 500"' })).records.length,
+    0,
+    'the redacted text stays gone',
+  );
+  assert.ok((await postgres.findById(secret.id))?.redactedAt);
   const page = await postgres.search({ q: 'topic13' }, { limit: 1000 });
   assert.equal(page.records.length, 1000, 'a full page of the 1,031 matches');
   assert.notEqual(page.next, null);
