@@ -1,5 +1,5 @@
 /**
- * The command line: `serve`, `token`, `admin`, `history` and `service`. Every failure prints one
+ * The command line: `serve`, `token`, `admin`, `history`, `service` and `store`. Every failure prints one
  * readable line on stderr and exits non-zero: 2 for a bad flag or setting, 3 for
  * something not found, 1 when the system refused (a port in use, a data dir that cannot
  * be written, …). The stack comes only with `--log-level debug`. Nothing here prints a
@@ -14,6 +14,7 @@ import { registerHistoryCommands } from './history-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerServiceCommands } from './service-commands.js';
 import { explainSystemError, wantsStack } from './startup-errors.js';
+import { registerStoreCommands } from './store-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 
 /** The version in package.json, which ships beside dist/ and src/ alike. */
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   registerAdminCommands(program);
   registerHistoryCommands(program);
   registerServiceCommands(program);
+  registerStoreCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

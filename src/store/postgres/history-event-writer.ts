@@ -73,8 +73,8 @@ interface Stored {
   redacted_at: string | null;
 }
 
-/** A record of the batch that gets a new view row. */
-interface Fresh {
+/** A record that gets a new view row (store copy builds these too). */
+export interface Fresh {
   start: HistoryStart;
   end: HistoryEnd | null;
   startSeq: number;
@@ -88,7 +88,7 @@ const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
 /** The end as its event keeps it: without the content when the record was redacted. */
-function erasedEnd(end: HistoryEnd): HistoryEnd {
+export function erasedEnd(end: HistoryEnd): HistoryEnd {
   return { ...end, answerContent: null, answerThinking: null, answerToolCalls: null, answerSummary: null };
 }
 
@@ -102,7 +102,7 @@ const vectorOf = (start: HistoryStart, end: HistoryEnd | null): string | null =>
   );
 
 /** The view's columns a new row fills, with their types (for unnest of one array per column). */
-const ROW_COLUMNS = [
+export const ROW_COLUMNS = [
   ['id', 'text'],
   ['origin_node', 'text'],
   ['origin_seq', 'bigint'],
@@ -146,13 +146,14 @@ const ROW_COLUMNS = [
 /** The columns a finish completes, the row's id first. */
 const COMPLETE_COLUMNS = [ROW_COLUMNS[0], ...ROW_COLUMNS.slice(16, 33), ROW_COLUMNS[36], ROW_COLUMNS[37]];
 
-const names = (columns: readonly (readonly [string, string])[]) => columns.map(([name]) => name).join(', ');
+export const names = (columns: readonly (readonly [string, string])[]) =>
+  columns.map(([name]) => name).join(', ');
 /** `unnest($1::text[], $2::bigint[], …) AS u(a, b, …)`: one parameter per column. */
-const unnestOf = (columns: readonly (readonly [string, string])[]) =>
+export const unnestOf = (columns: readonly (readonly [string, string])[]) =>
   `unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${names(columns)})`;
 
 /** Rows of values as one array per column, for unnest. */
-function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
+export function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
   const columns: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
   rows.forEach((row, r) => {
     for (let c = 0; c < width; c++) columns[c]![r] = row[c] ?? null;
@@ -201,7 +202,7 @@ function endValues(end: HistoryEnd | null) {
   ];
 }
 
-function rowValues(fresh: Fresh, originNode: string) {
+export function rowValues(fresh: Fresh, originNode: string) {
   const { start, end } = fresh;
   return [
     start.id,
@@ -377,14 +378,14 @@ async function storedParents(
   return parents;
 }
 
-const startEvent = (start: HistoryStart): HistoryEvent => ({
+export const startEvent = (start: HistoryStart): HistoryEvent => ({
   kind: 'start',
   recordId: start.id,
   at: start.startedAt,
   payload: JSON.stringify(start),
 });
 
-const endEvent = (id: string, end: HistoryEnd): HistoryEvent => ({
+export const endEvent = (id: string, end: HistoryEnd): HistoryEvent => ({
   kind: 'end',
   recordId: id,
   at: end.finishedAt,
