@@ -24,8 +24,8 @@ export interface HistoryFilter {
 export interface HistoryRepository {
   writeBatch(batch: HistoryBatch): void;
   /**
-   * Raw records in start order, read lazily. Exports and searches read the derived view
-   * through history-search-repository.ts instead.
+   * Raw records in start order, read lazily: a scan of the table, for tests and tools.
+   * Exports and searches read the derived view through history-search-repository.ts instead.
    */
   iterate(filter: HistoryFilter): IterableIterator<HistoryRecord>;
   findById(id: string): HistoryRecord | undefined;
