@@ -7,10 +7,17 @@
  */
 import { randomUUID } from 'node:crypto';
 
+/** The time part of the last id made, for the millisecond it was made in: many ids share one. */
+let prefixMs = Number.NaN;
+let prefix = '';
+
 export function newRecordId(now: number = Date.now()): string {
-  const time = now.toString(16).padStart(12, '0');
+  if (now !== prefixMs) {
+    const time = now.toString(16).padStart(12, '0');
+    prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+    prefixMs = now;
+  }
   // A v4 UUID from Node's buffered pool: past its version digit (index 14) it is random
   // bits and the RFC variant, exactly what follows the version digit in a v7.
-  const random = randomUUID();
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+  return prefix + randomUUID().slice(15);
 }

@@ -92,3 +92,17 @@ test('scrubbing replaces the redacted texts in later requests and leaves the res
   assert.equal(scrubConversation(later, redactionTexts(['nothing like it'])), undefined);
   assert.equal(scrubConversation(null, redactionTexts(['x'])), undefined);
 });
+
+test('keys stay what earlier versions stored, so a conversation continues across an upgrade', () => {
+  const request = {
+    model: 'm',
+    messages: [
+      { role: 'system', content: 'Be  brief.' },
+      { role: 'user', content: 'Grüß  dich 😀' },
+      { role: 'assistant', content: 'Hallo!' },
+      { role: 'User', content: 'Und?' },
+    ],
+  };
+  assert.equal(lookupKey('tok-1', '/api/chat', request), 'BKj3LgszwDSZjoqCPJc-DG6m-QAIEhKN');
+  assert.equal(continuationKey('tok-1', '/api/chat', request, 'Gut.'), 'CHEPJWTQZxBbqgilkhSGxDhoh9H-GANn');
+});

@@ -10,21 +10,19 @@
  * answers or drops thinking and tool-call details still matches. The token is part of
  * the hash: a thread never crosses tokens.
  */
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { type ConversationMessage, conversationOf, lastAssistantIndex, textOf } from './search-text.js';
 
 const normalise = (text: string): string => text.normalize('NFC').replace(/\s+/g, ' ').trim();
 
 function hash(tokenId: string, conversation: readonly ConversationMessage[]): string {
-  const h = createHash('sha256');
-  h.update(tokenId);
+  // One string hashed at once: the same bytes, so the same keys, as updating a Hash
+  // object piece by piece, without the object (this runs for every record written).
+  let text = tokenId;
   for (const message of conversation) {
-    h.update('\u0000');
-    h.update(message.role.toLowerCase());
-    h.update('\u0001');
-    h.update(normalise(message.text));
+    text += `\u0000${message.role.toLowerCase()}\u0001${normalise(message.text)}`;
   }
-  return h.digest('base64url').slice(0, 32);
+  return oneShotHash('sha256', text, 'base64url').slice(0, 32);
 }
 
 /**

@@ -89,11 +89,26 @@ export function compileModelRules(rules: readonly string[]): ModelMatcher {
     else if (!/[*?]/.test(r)) exact.add(normalizeModelName(r));
     else (isCloudModel(r) ? cloudGlobs : localGlobs).push(globToRegExp(r));
   }
-  return (model) => {
+  const allows = (model: string): boolean => {
     const normalized = normalizeModelName(model);
     if (exact.has(normalized)) return true;
     const cloud = isCloudNormalized(normalized);
     if (!cloud && allLocal) return true;
     return (cloud ? cloudGlobs : localGlobs).some((g) => globMatches(g, model, normalized));
   };
+  // A token asks for the same few models again and again: each name is resolved once.
+  // Bounded, so a client naming endless models cannot grow it.
+  const seen = new Map<string, boolean>();
+  return (model) => {
+    let allowed = seen.get(model);
+    if (allowed === undefined) {
+      allowed = allows(model);
+      if (seen.size >= MATCHES_KEPT) seen.clear();
+      seen.set(model, allowed);
+    }
+    return allowed;
+  };
 }
+
+/** Model names whose answer a token's rules keep (see compileModelRules). */
+const MATCHES_KEPT = 256;

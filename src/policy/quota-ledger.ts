@@ -32,6 +32,8 @@ import { QUOTA_WINDOWS, type QuotaWindow, type Token } from './token.js';
 const LEASE_SHARE = 1 / 20;
 /** ...and at most this many calls. */
 const MAX_LEASE = 1000;
+/** After a lease could not be taken ahead (the store was busy), the next try waits this long (ms). */
+const AHEAD_RETRY_MS = 2;
 
 export interface Reservation {
   /** Ends the request's hold on a concurrency slot. `refund` gives back its call. */
@@ -61,6 +63,8 @@ export function leaseSize(limit: number): number {
 export class QuotaLedger {
   private readonly states = new Map<string, TokenState>();
   private readonly dirty = new Set<string>();
+  /** No lease is taken ahead before this time (ms): the last try found the store busy. */
+  private aheadAfter = 0;
 
   /**
    * @param initial counters as last written; the leases in `leases` are merged in, so
@@ -112,11 +116,11 @@ export class QuotaLedger {
         const used = c && c.windowStart === starts[window] ? c.calls : 0;
         if (used >= limit) throw quotaError(window, used, limit, at);
       }
-      this.lease(token, state, starts, 'needed');
+      this.lease(token, state, starts, 'needed', at);
       for (const window of QUOTA_WINDOWS) this.add(state, window, starts[window], 1);
       this.dirty.add(token.id);
       this.onChange();
-      this.lease(token, state, starts, 'ahead');
+      if (at >= this.aheadAfter) this.lease(token, state, starts, 'ahead', at);
     }
     state.inFlight++;
     let released = false;
@@ -206,7 +210,13 @@ export class QuotaLedger {
    * throws when it fails. 'ahead': after the call, for leases three quarters used; gives
    * up at once when the store is busy or failing (the 'needed' path will try again).
    */
-  private lease(token: Token, state: TokenState, starts: WindowStarts, when: 'needed' | 'ahead'): void {
+  private lease(
+    token: Token,
+    state: TokenState,
+    starts: Readonly<WindowStarts>,
+    when: 'needed' | 'ahead',
+    at: number,
+  ): void {
     let wanted: QuotaLease[] | undefined;
     for (const window of QUOTA_WINDOWS) {
       const limit = token.limits.calls[window];
@@ -248,6 +258,9 @@ export class QuotaLedger {
           "cannot record this call against the token's quota: the companion's store cannot be written",
           { cause, retryAfterSeconds: 5 },
         );
+      // The history writer holds the database for a while: the next calls do not each try
+      // (and fail) again; a lease a quarter full leaves room for many milliseconds of them.
+      this.aheadAfter = at + AHEAD_RETRY_MS;
       return;
     }
     for (const lease of wanted) {
@@ -294,7 +307,23 @@ export class QuotaLedger {
 
 type WindowStarts = Record<QuotaWindow, number>;
 
-function windowStarts(at: number): WindowStarts {
+/**
+ * Every window starts on a minute boundary (hours, days and months too), so the starts
+ * are the same for a whole minute: worked out once per minute, not per request.
+ */
+let startsMinute = Number.NaN;
+let startsCached: Readonly<WindowStarts> | undefined;
+
+function windowStarts(at: number): Readonly<WindowStarts> {
+  const minute = windowStart('minute', at);
+  if (minute !== startsMinute || !startsCached) {
+    startsCached = computeWindowStarts(at);
+    startsMinute = minute;
+  }
+  return startsCached;
+}
+
+function computeWindowStarts(at: number): WindowStarts {
   return {
     total: windowStart('total', at),
     minute: windowStart('minute', at),

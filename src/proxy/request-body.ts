@@ -63,37 +63,37 @@ function goFieldName(key: string): string {
 }
 
 /**
- * The known fields as Ollama sees them. Two keys that Ollama would read into the same
- * field (`model` and `Model`) are refused: which one wins depends on their order in the
- * raw text, which JSON.parse does not keep.
+ * The known fields as Ollama sees them, each checked for its type. Two keys that Ollama
+ * would read into the same field (`model` and `Model`) are refused: which one wins
+ * depends on their order in the raw text, which JSON.parse does not keep. Allocates
+ * only the result: this runs for every request.
  */
 function fieldsAsOllamaReads(body: Record<string, unknown>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  const seen = new Map<string, string>();
-  for (const [key, value] of Object.entries(body)) {
+  for (const key in body) {
+    if (!Object.hasOwn(body, key)) continue;
     const field = goFieldName(key);
     if (!Object.hasOwn(FIELD_TYPES, field)) continue;
-    const earlier = seen.get(field);
-    if (earlier !== undefined) {
+    if (Object.hasOwn(fields, field)) {
+      const earlier = Object.keys(body).find((k) => k !== key && goFieldName(k) === field);
       throw badRequest(`invalid request: fields "${earlier}" and "${key}" both set "${field}"`);
     }
-    seen.set(field, key);
-    fields[field] = value;
+    fields[field] = body[key];
   }
+  // Types after every key was seen: a field set twice is the error to report, whatever its types.
+  for (const field in fields) checkFieldType(field, fields[field]);
   return fields;
 }
 
-function checkFieldTypes(fields: Record<string, unknown>): void {
-  for (const [field, value] of Object.entries(fields)) {
-    const expected = FIELD_TYPES[field];
-    if (expected === undefined || value === undefined || value === null) continue;
-    const actual = typeOf(value);
-    const ok = expected === 'string|array' ? actual === 'string' || actual === 'array' : actual === expected;
-    if (!ok)
-      throw badRequest(
-        `invalid request: field "${field}" must be ${expected.replace('|', ' or ')}, got ${actual}`,
-      );
-  }
+function checkFieldType(field: string, value: unknown): void {
+  const expected = FIELD_TYPES[field];
+  if (expected === undefined || value === undefined || value === null) return;
+  const actual = typeOf(value);
+  const ok = expected === 'string|array' ? actual === 'string' || actual === 'array' : actual === expected;
+  if (!ok)
+    throw badRequest(
+      `invalid request: field "${field}" must be ${expected.replace('|', ' or ')}, got ${actual}`,
+    );
 }
 
 function requireModel(fields: Record<string, unknown>, field: string): string {
@@ -125,7 +125,6 @@ export function parseRequest(
   }
   const json = parsed as Record<string, unknown>;
   const fields = fieldsAsOllamaReads(json);
-  checkFieldTypes(fields);
 
   let models: string[] = [];
   if (endpoint.model === 'body' || endpoint.model === 'create') {

@@ -135,6 +135,9 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
   const maxKeyIn = db.prepare<[number, number], { k: number | null }>(
     'SELECT MAX(search_key) AS k FROM history WHERE search_key >= ? AND search_key < ?',
   );
+  const maxKeyFrom = db.prepare<[number], { k: number | null }>(
+    'SELECT MAX(search_key) AS k FROM history WHERE search_key >= ?',
+  );
   const keyTaken = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM history WHERE search_key = ?');
   const rowState = db.prepare<[string], { search_key: number | null; redacted_at: number | null }>(
     'SELECT search_key, redacted_at FROM history WHERE id = ?',
@@ -177,9 +180,19 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
       duration_ms, prompt_tokens, completion_tokens, redacted_at
     FROM history WHERE search_key IS NULL ORDER BY rowid LIMIT ?`);
 
-  /** The next free key for a start time; `given` holds keys handed out but not written yet. */
-  const freeKey = (startedAt: number, given?: Set<number>): number => {
+  /**
+   * The next free key for a start time; `given` holds keys handed out but not written yet.
+   * `storedMax`, when given, is the highest key stored at or above this start's
+   * millisecond (null: none), read once per batch: a start above it needs no read.
+   */
+  const freeKey = (startedAt: number, given?: Set<number>, storedMax?: number | null): number => {
     const base = keyAt(startedAt);
+    if (storedMax !== undefined && (storedMax === null || storedMax < base)) {
+      let key = base;
+      while (given?.has(key)) key++;
+      given?.add(key);
+      return key;
+    }
     const max = maxKeyIn.get(base, base + KEY_SCALE)?.k ?? null;
     let key = max === null ? base : max + 1;
     // More than KEY_SCALE records in one millisecond borrow the next free slots after it.
@@ -287,9 +300,11 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
     for (const { start, end, startWritten } of batch.finished)
       if (!startWritten) fresh.push(fromStart(start, end));
     fresh.sort((a, b) => a.startedAt - b.startedAt);
+    // One read for the whole batch: most of its starts are later than any stored key.
+    const storedMax = fresh.length > 0 ? (maxKeyFrom.get(keyAt(fresh[0]!.startedAt))?.k ?? null) : null;
     for (const source of fresh) {
       pace();
-      const key = freeKey(source.startedAt, given);
+      const key = freeKey(source.startedAt, given, storedMax);
       const lookup = lookupKey(source.tokenId, source.endpoint, source.request);
       let parent: { id: string; threadId: string } | undefined;
       if (lookup !== null && source.tokenId !== null) {

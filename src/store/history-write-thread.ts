@@ -11,6 +11,7 @@ import {
   type WriteReceipt,
 } from '../history/history-writer.js';
 import { isStoreUnavailableError } from './database.js';
+import { encodeBatch, type WireBatch } from './history-batch-wire.js';
 import type { HistoryBatch } from './history-repository.js';
 import type { UsageCount } from './token-repository.js';
 
@@ -30,7 +31,8 @@ export type WorkerReply =
 /** A batch as the worker receives it; `sentAt` and `committedAt` are wall-clock ms (`wallClock`). */
 export interface WorkerRequest {
   id: number;
-  batch: HistoryBatch;
+  /** The records, flattened (history-batch-wire.ts). */
+  batch: WireBatch;
   usage: UsageCount[];
   sentAt: number;
   /** Written without the pauses of write-pacing.ts: the batch is late. */
@@ -118,7 +120,13 @@ export function startHistoryWriteThread(options: WriterThreadOptions): HistoryWr
         try {
           // Copies the batch (structured clone); throws for a value it cannot copy.
           const urgent = options?.urgent ?? false;
-          thread.postMessage({ id, batch, usage, sentAt, urgent } satisfies WorkerRequest);
+          thread.postMessage({
+            id,
+            batch: encodeBatch(batch),
+            usage,
+            sentAt,
+            urgent,
+          } satisfies WorkerRequest);
         } catch (error) {
           waiting.delete(id);
           reject(error);

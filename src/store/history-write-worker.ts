@@ -7,6 +7,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type Db, isStoreUnavailableError, openDatabase } from './database.js';
+import { decodeBatch } from './history-batch-wire.js';
 import type { HistoryBatch } from './history-repository.js';
 import { createHistoryRepository } from './history-repository.js';
 import {
@@ -54,12 +55,7 @@ let failing = false;
 /** Writes requests in one transaction; answers each. */
 function writeTogether(requests: WorkerRequest[]): WorkerReply[] {
   const batch: HistoryBatch =
-    requests.length === 1
-      ? requests[0]!.batch
-      : {
-          started: requests.flatMap((r) => r.batch.started),
-          finished: requests.flatMap((r) => r.batch.finished),
-        };
+    requests.length === 1 ? decodeBatch(requests[0]!.batch) : decodeBatch(requests.flatMap((r) => r.batch));
   // Counter values are absolute: a later batch's value replaces an earlier one's.
   const usage =
     requests.length === 1

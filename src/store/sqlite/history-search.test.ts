@@ -3,6 +3,25 @@ import { test } from 'node:test';
 import { CursorError, type HistorySearchFilter } from '../../history/history-search.js';
 import { chat, end, ids, openHistoryStore, start } from './history-store.test-helper.js';
 
+test('a batch continues the keys of the milliseconds an earlier batch wrote, in time order', async (t) => {
+  const store = openHistoryStore(t);
+  const at = 1_700_000_000_000;
+  const finished = (id: string, ms: number) => ({
+    start: start(id, ms, chat(`question ${id}`)),
+    end: end(`answer ${id}`),
+    startWritten: false,
+  });
+  store.repo.writeBatch({ started: [], finished: [finished('a', at), finished('b', at)] });
+  // A request that began before those ended after them; others share their millisecond or follow it.
+  store.repo.writeBatch({
+    started: [],
+    finished: [finished('c', at - 1), finished('d', at), finished('e', at), finished('f', at + 1)],
+  });
+  store.repo.writeBatch({ started: [], finished: [finished('g', at + 1), finished('h', at + 2)] });
+  assert.deepEqual(await ids(store), ['h', 'g', 'f', 'e', 'd', 'b', 'a', 'c']);
+  assert.deepEqual(await ids(store, 'question'), ['h', 'g', 'f', 'e', 'd', 'b', 'a', 'c']);
+});
+
 test('records of the same millisecond keep their order; cursors page both ways', async (t) => {
   const store = openHistoryStore(t);
   const { search } = store.reads;
