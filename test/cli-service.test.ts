@@ -15,6 +15,10 @@ import { BIN, type CliResult, eventually, runCli, tempDir } from './support/comp
 
 const hasAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0;
 const NO_ANALYZE = !hasAnalyze && 'systemd-analyze is not installed (Debian package systemd)';
+/** The Node flags on the executable's first line, which the service must run it with. */
+const NODE_FLAGS = (readFileSync(BIN, 'utf8').split('\n')[0] ?? '')
+  .split(/\s+/)
+  .filter((w) => w.startsWith('--'));
 const hasPlistlib = spawnSync('python3', ['-c', 'import plistlib']).status === 0;
 
 const UNIT = join('.config', 'systemd', 'user', 'ollama-companion.service');
@@ -94,7 +98,7 @@ test('install --user writes a unit in ~/.config/systemd/user that runs this node
   const unit = readFileSync(file, 'utf8');
   assert.equal(
     execStart(unit),
-    `${process.execPath} --max-semi-space-size=4 ${BIN} serve --data-dir "${join(dir, 'data dir')}" --host 0.0.0.0 --port 11436 --upstream http://gpu-box:11434 --config "${join(dir, 'my config.json')}"`,
+    `${[process.execPath, ...NODE_FLAGS].join(' ')} ${BIN} serve --data-dir "${join(dir, 'data dir')}" --host 0.0.0.0 --port 11436 --upstream http://gpu-box:11434 --config "${join(dir, 'my config.json')}"`,
   );
   assert.match(unit, /^Restart=on-failure$/m);
   assert.match(unit, /^WantedBy=default\.target$/m);
@@ -239,15 +243,7 @@ test('on macOS a LaunchAgent plist is written, its log dir made, and the command
   assert.equal(plist.StandardOutPath, join(dataDir, 'logs', 'companion.log'));
   const [program, ...args] = plist.ProgramArguments;
   assert.equal(program, process.execPath);
-  assert.deepEqual(args, [
-    '--max-semi-space-size=4',
-    BIN,
-    'serve',
-    '--data-dir',
-    dataDir,
-    '--port',
-    String(port),
-  ]);
+  assert.deepEqual(args, [...NODE_FLAGS, BIN, 'serve', '--data-dir', dataDir, '--port', String(port)]);
 
   // What launchd would run, run from elsewhere: it serves on the port, in that data dir.
   mkdirSync(join(dir, 'elsewhere'));
