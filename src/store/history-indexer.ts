@@ -150,9 +150,11 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
     UPDATE history SET search_key = @key, thread_id = @thread, parent_id = @parent,
       continuation_hash = @continuation
     WHERE id = @id`);
-  const rowThread = db.prepare<[string], { search_key: number | null; thread_id: string | null }>(
-    'SELECT search_key, thread_id FROM history WHERE id = ?',
-  );
+  const rowThread = db.prepare<
+    [string],
+    { search_key: number | null; thread_id: string | null; parent_id: string | null }
+  >('SELECT search_key, thread_id, parent_id FROM history WHERE id = ?');
+  const adoptParent = db.prepare('UPDATE history SET thread_id = ?, parent_id = ? WHERE id = ?');
   // A record redacted while it was still running must not get its answer back at the finish.
   const eraseAgain = db.prepare(`
     UPDATE history SET request_json = NULL, answer_content = NULL, answer_thinking = NULL,
@@ -282,18 +284,35 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
       if (continuation !== null) continuations.set(continuation, { id: source.id, threadId, key });
     };
 
+    /** The exchange `source` continues, given out in this batch or stored, older than `key`. */
+    const parentFor = (source: Source, key: number): { id: string; threadId: string } | undefined => {
+      const lookup = lookupKey(source.tokenId, source.endpoint, source.request);
+      if (lookup === null || source.tokenId === null) return undefined;
+      const local = continuations.get(lookup);
+      if (local && local.key < key) return local;
+      const stored = parentOf.get(lookup, source.tokenId, key);
+      return stored ? { id: stored.id, threadId: stored.thread_id ?? stored.id } : undefined;
+    };
+
     for (const { start, end, startWritten } of batch.finished) {
       if (!startWritten) continue;
       const source = fromStart(start, end);
       const continuation = continuationOf(source);
+      const row = rowThread.get(start.id);
+      // A turn whose start was written before the end of the turn it continues found no
+      // parent then (the parent's continuation is known only at its end): look again now.
+      const parent =
+        row?.search_key != null && row.parent_id === null && (row.thread_id ?? start.id) === start.id
+          ? parentFor(source, row.search_key)
+          : undefined;
       fields.set(start.id, {
         search_key: null,
-        thread_id: null,
-        parent_id: null,
+        thread_id: parent?.threadId ?? null,
+        parent_id: parent?.id ?? null,
         continuation_hash: continuation,
       });
-      const row = rowThread.get(start.id);
-      if (row?.search_key != null) remember(source, row.thread_id ?? start.id, row.search_key, continuation);
+      if (row?.search_key != null)
+        remember(source, parent?.threadId ?? row.thread_id ?? start.id, row.search_key, continuation);
     }
     // New rows in start order, so a parent gets its key and thread before its continuation.
     const fresh: Source[] = batch.started.map((start) => fromStart(start));
@@ -305,16 +324,7 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
     for (const source of fresh) {
       pace();
       const key = freeKey(source.startedAt, given, storedMax);
-      const lookup = lookupKey(source.tokenId, source.endpoint, source.request);
-      let parent: { id: string; threadId: string } | undefined;
-      if (lookup !== null && source.tokenId !== null) {
-        const local = continuations.get(lookup);
-        if (local && local.key < key) parent = local;
-        else {
-          const stored = parentOf.get(lookup, source.tokenId, key);
-          if (stored) parent = { id: stored.id, threadId: stored.thread_id ?? stored.id };
-        }
-      }
+      const parent = parentFor(source, key);
       const threadId = parent?.threadId ?? source.id;
       const continuation = continuationOf(source);
       fields.set(source.id, {
@@ -337,6 +347,8 @@ export function createHistoryIndexer(db: Db, pace: Pace = unpaced): HistoryIndex
       const source = fromStart(start, end);
       const state = rowState.get(start.id);
       if (!state) continue; // deleted by retention while running
+      const adopted = derived(start.id);
+      if (adopted.parent_id !== null) adoptParent.run(adopted.thread_id, adopted.parent_id, start.id);
       if (state.search_key === null) {
         indexNew(source, tally);
       } else if (state.redacted_at !== null) {
