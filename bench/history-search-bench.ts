@@ -17,7 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { historyPage } from '../src/admin/history-listing.js';
 import type { HistoryEnd, HistoryStart } from '../src/history/history-record.js';
-import type { HistorySearchFilter } from '../src/history/history-search.js';
+import type { HistorySearch, HistorySearchFilter } from '../src/history/history-search.js';
+import type { UsageSeries } from '../src/history/usage-series.js';
 import { DATABASE_FILE, openDatabase } from '../src/store/database.js';
 import { createHistoryRepository, type HistoryBatch } from '../src/store/history-repository.js';
 import { createSqliteHistoryReads } from '../src/store/sqlite/history-reads.js';
@@ -62,7 +63,9 @@ function random(seed: number): () => number {
   };
 }
 
-const rnd = random(20250101);
+const SEED = 20250101;
+// Reset by historyBatches, so each fill (SQLite's, PostgreSQL's) stores the same history.
+let rnd = random(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 
 const COMMON = [
@@ -326,6 +329,81 @@ function queries(count: number): string[] {
   return out;
 }
 
+/**
+ * The history every history search bench stores: n records over the last 90 days, in
+ * batches of `size`, the same texts, tokens, models and dates order on every call.
+ */
+export function* historyBatches(n: number, size: number): Generator<HistoryBatch> {
+  rnd = random(SEED);
+  const t0 = Date.now() - SPAN_DAYS * DAY;
+  const open = new Map<string, Conversation>();
+  for (let from = 0; from < n; from += size) {
+    const batch: HistoryBatch = { started: [], finished: [] };
+    for (let i = from; i < Math.min(n, from + size); i++) batch.finished.push(makeRecord(i, n, t0, open));
+    yield batch;
+  }
+}
+
+/** What measureHistorySearch measured, and the slowest of each kind (to look at its plan). */
+export interface HistorySearchTimes {
+  fullTextP95Ms: number;
+  fullTextP50Ms: number;
+  filteredP95Ms: number;
+  listP95Ms: number;
+  usageQueryMs: number;
+  usage90dMs: number;
+  slowest: { fullText: HistorySearchFilter; filtered: HistorySearchFilter; list: HistorySearchFilter };
+}
+
+const slowestOf = <T>(items: T[], times: number[]): T => items[times.indexOf(Math.max(...times))] as T;
+
+/** The same queries over any backend's history reads: a warm-up, then each query timed alone. */
+export async function measureHistorySearch(
+  search: HistorySearch,
+  usage: UsageSeries,
+): Promise<HistorySearchTimes> {
+  // Warm the page cache as a running server would be, then measure.
+  const page = (filter: HistorySearchFilter) => historyPage(search, filter, { limit: 50 });
+  for (const q of queries(20)) await page({ q });
+
+  const fullTextFilters: HistorySearchFilter[] = queries(300).map((q) => ({ q }));
+  const fullText = await timeEach(fullTextFilters, page);
+  const filteredFilters: HistorySearchFilter[] = queries(100).map((q, i) =>
+    i % 2 === 0
+      ? { q, tokenId: (TOKENS[(i * 7) % TOKENS.length] as (typeof TOKENS)[number]).id }
+      : { q, models: [MODELS[i % MODELS.length] as string] },
+  );
+  const filtered = await timeEach(filteredFilters, page);
+  const now = Date.now();
+  const listFilters: HistorySearchFilter[] = Array.from({ length: 60 }, (_, i) =>
+    i % 3 === 0
+      ? {}
+      : i % 3 === 1
+        ? { tokenId: (TOKENS[i % TOKENS.length] as (typeof TOKENS)[number]).id }
+        : { outcome: 'error', since: now - 30 * DAY },
+  );
+  const list = await timeEach(listFilters, page);
+  const dashboard = async (days: number) => {
+    for (const by of ['day', 'model', 'token'] as const) await usage.usage(by, now - days * DAY, now);
+  };
+  await dashboard(30);
+  const usage30 = await timeEach(Array.from({ length: 10 }), () => dashboard(30));
+  const usage90 = await timeEach(Array.from({ length: 10 }), () => dashboard(90));
+  return {
+    fullTextP95Ms: round(percentile(fullText, 95)),
+    fullTextP50Ms: round(percentile(fullText, 50)),
+    filteredP95Ms: round(percentile(filtered, 95)),
+    listP95Ms: round(percentile(list, 95)),
+    usageQueryMs: round(Math.max(...usage30)),
+    usage90dMs: round(Math.max(...usage90)),
+    slowest: {
+      fullText: slowestOf(fullTextFilters, fullText),
+      filtered: slowestOf(filteredFilters, filtered),
+      list: slowestOf(listFilters, list),
+    },
+  };
+}
+
 export async function benchHistorySearch(
   options: HistorySearchBenchOptions = {},
 ): Promise<HistorySearchFigures> {
@@ -339,14 +417,12 @@ export async function benchHistorySearch(
     db.pragma('cache_size = -262144');
     const repo = createHistoryRepository(db, 'bench-node');
     const { search, usage } = createSqliteHistoryReads(db);
-    const t0 = Date.now() - SPAN_DAYS * DAY;
-    const open = new Map<string, Conversation>();
     const loadStart = performance.now();
-    for (let from = 0; from < n; from += BATCH) {
-      const batch: HistoryBatch = { started: [], finished: [] };
-      for (let i = from; i < Math.min(n, from + BATCH); i++) batch.finished.push(makeRecord(i, n, t0, open));
+    let stored = 0;
+    for (const batch of historyBatches(n, BATCH)) {
       repo.writeBatch(batch);
-      if ((from / BATCH) % 20 === 0) log(`history bench: ${from + BATCH} / ${n} records stored`);
+      stored += batch.finished.length;
+      if ((stored / BATCH) % 20 === 1) log(`history bench: ${stored} / ${n} records stored`);
     }
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.pragma('synchronous = NORMAL');
@@ -356,45 +432,10 @@ export async function benchHistorySearch(
     const databaseMb = statSync(join(dir, DATABASE_FILE)).size / 1024 / 1024;
     log(`history bench: loaded ${n} records in ${loadSeconds.toFixed(0)} s (${databaseMb.toFixed(0)} MB)`);
 
-    // Warm the page cache as a running server would be, then measure.
-    const page = (filter: HistorySearchFilter) => historyPage(search, filter, { limit: 50 });
-    for (const q of queries(20)) await page({ q });
-
-    const fullText = await timeEach(queries(300), (q) => page({ q }));
-    const filtered = await timeEach(queries(100), (q, i) =>
-      page(
-        i % 2 === 0
-          ? { q, tokenId: (TOKENS[(i * 7) % TOKENS.length] as (typeof TOKENS)[number]).id }
-          : { q, models: [MODELS[i % MODELS.length] as string] },
-      ),
-    );
-    const list = await timeEach(
-      Array.from({ length: 60 }, (_, i) => i),
-      (i) =>
-        page(
-          i % 3 === 0
-            ? {}
-            : i % 3 === 1
-              ? { tokenId: (TOKENS[i % TOKENS.length] as (typeof TOKENS)[number]).id }
-              : { outcome: 'error', since: Date.now() - 30 * DAY },
-        ),
-    );
-    const now = Date.now();
-    const dashboard = async (days: number) => {
-      for (const by of ['day', 'model', 'token'] as const) await usage.usage(by, now - days * DAY, now);
-    };
-    await dashboard(30);
-    const usage30 = await timeEach(Array.from({ length: 10 }), () => dashboard(30));
-    const usage90 = await timeEach(Array.from({ length: 10 }), () => dashboard(90));
-
+    const { slowest: _slowest, ...times } = await measureHistorySearch(search, usage);
     return {
       records: await search.count(),
-      fullTextP95Ms: round(percentile(fullText, 95)),
-      fullTextP50Ms: round(percentile(fullText, 50)),
-      filteredP95Ms: round(percentile(filtered, 95)),
-      listP95Ms: round(percentile(list, 95)),
-      usageQueryMs: round(Math.max(...usage30)),
-      usage90dMs: round(Math.max(...usage90)),
+      ...times,
       loadSeconds: Math.round(loadSeconds),
       databaseMb: Math.round(databaseMb),
     };

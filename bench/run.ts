@@ -5,9 +5,10 @@
  * reference the companion's requests/s is held to. Prints a table with the targets beside the figures and
  * writes bench/results.json.
  *
- * Phases (--only latency,proxy,streams,search picks some; default all): latency (one request in
+ * Phases (--only latency,proxy,streams,search,pg-search picks some; default all): latency (one request in
  * flight), proxy (64 connections: direct, bare pass-through, companion), streams (many slow streams at
- * once), search (history search over a large database).
+ * once), search (history search over a large SQLite database), pg-search (the same history and queries
+ * on a private PostgreSQL server; skipped when PostgreSQL is not installed).
  *
  * Options: --seconds N (each measured 64-connection wrk run, default 10), --proxy-rounds N (rounds of the
  * 64-connection phase, the three sides in a rotating order, default 1), --latency-rounds N (alternating
@@ -16,7 +17,8 @@
  * --chunks N (50), --chunk-delay-ms N (20), --waves N (8), --warmup-waves N (10), --profile (CPU-profile the
  * companion and the bare pass-through and rank their hot spots), --no-build (use dist/ as it is), --keep (keep
  * the temporary directory), --wait-quiet N (wait up to N s, default 30, for other processes to leave the CPUs
- * alone; 0 to skip), --history-records N (history search over N stored records, default 1,000,000; 0 to skip).
+ * alone; 0 to skip), --history-records N (history search over N stored records, default 1,000,000; 0 to skip),
+ * --explain (with pg-search: print EXPLAIN ANALYZE of PostgreSQL's slowest search of each kind).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { request } from 'undici';
-import { benchHistorySearch } from './history-search-bench.js';
+import { postgresInstalled } from '../scripts/private-postgres.mjs';
+import { benchHistorySearch, type HistorySearchFigures } from './history-search-bench.js';
+import {
+  benchPostgresHistorySearch,
+  type PostgresHistorySearchFigures,
+} from './postgres-history-search-bench.js';
 import {
   closeLog,
   cpuMs,
@@ -74,9 +81,12 @@ const TARGETS = {
   answerTimeRatio: 1.02,
   /** Peak RSS under 64 connections and under the many streams. */
   rssUnderLoadMb: 150,
+  /** History search over --history-records records, on either store. */
+  searchP95Ms: 100,
+  usageQueryMs: 200,
 };
 
-const PHASE_NAMES = ['latency', 'proxy', 'streams', 'search'] as const;
+const PHASE_NAMES = ['latency', 'proxy', 'streams', 'search', 'pg-search'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 
 const { values: opts } = parseArgs({
@@ -97,6 +107,7 @@ const { values: opts } = parseArgs({
     keep: { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '30' },
     'history-records': { type: 'string', default: '1000000' },
+    explain: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -119,7 +130,10 @@ function phasesOf(raw: string | undefined): Set<Phase> {
 }
 
 const PHASES = phasesOf(opts.only);
-if (Number(opts['history-records']) === 0) PHASES.delete('search');
+if (Number(opts['history-records']) === 0) {
+  PHASES.delete('search');
+  PHASES.delete('pg-search');
+}
 const SECONDS = positive('seconds', opts.seconds);
 const PROXY_ROUNDS = positive('proxy-rounds', opts['proxy-rounds']);
 const WARMUP = positive('warmup', opts.warmup);
@@ -717,6 +731,42 @@ async function main(): Promise<void> {
         ? SIDES.reduce((n, side) => n + proxy.phase.sides[side].runs.reduce((k, r) => k + failures(r), 0), 0)
         : 0);
 
+    // ----- history search, SQLite then PostgreSQL, over the same generated history -----
+    const historyRecords = Number(opts['history-records']);
+    let historySearch: HistorySearchFigures | undefined;
+    if (PHASES.has('search')) {
+      say('');
+      say(
+        `History search (SQLite): filling a database with ${count(historyRecords)} records (takes a few minutes)…`,
+      );
+      historySearch = await benchHistorySearch({ records: historyRecords, log: () => {} });
+      say(`SQLite: loaded in ${historySearch.loadSeconds} s, ${historySearch.databaseMb} MB.`);
+    }
+    let pgSearch: PostgresHistorySearchFigures | undefined;
+    if (PHASES.has('pg-search')) {
+      say('');
+      if (!postgresInstalled()) {
+        say(
+          'History search (PostgreSQL): skipped, PostgreSQL is not installed (sh scripts/ensure-postgres.sh).',
+        );
+      } else {
+        say(
+          `History search (PostgreSQL): filling a private server with ${count(historyRecords)} records through the store's writeBatch…`,
+        );
+        say(
+          'The private server runs with fsync, synchronous_commit and full_page_writes off (a throwaway cluster): that speeds the fill, not the searches, which only read.',
+        );
+        pgSearch = await benchPostgresHistorySearch({
+          records: historyRecords,
+          explain: opts.explain ?? false,
+          log: say,
+        });
+        say(
+          `PostgreSQL: ${count(pgSearch.fillRecordsPerSecond)} records/s through writeBatch (batches of ${count(pgSearch.batchSize)}), VACUUM ANALYZE ${pgSearch.vacuumAnalyzeSeconds} s, ${pgSearch.databaseMb} MB.`,
+        );
+      }
+    }
+
     const tableRows: Row[] = [];
     if (lat) {
       tableRows.push(
@@ -809,9 +859,22 @@ async function main(): Promise<void> {
       );
     }
 
+    if (historySearch) tableRows.push(...searchRows('SQLite', historySearch));
+    if (pgSearch) {
+      tableRows.push(...searchRows('PostgreSQL', pgSearch), {
+        measure: 'History fill through writeBatch (PostgreSQL, fsync off)',
+        companion: `${count(pgSearch.fillRecordsPerSecond)} records/s`,
+      });
+    }
+
     say('');
     say(table(tableRows));
     say('');
+    for (const [kind, plan] of Object.entries(pgSearch?.plans ?? {})) {
+      say(`PostgreSQL's slowest ${kind} search, EXPLAIN (ANALYZE, BUFFERS):`);
+      say(plan);
+      say('');
+    }
     if (proxy && pf) {
       say(
         `Bare pass-through: bench/bare-pass-through.js (node:http, a constant-time bearer check, undici Pool stream(), nothing else).`,
@@ -838,7 +901,8 @@ async function main(): Promise<void> {
       proxy ? `requests/s ${pct(proxy.phase.othersShare)}` : '',
       streams ? `streams ${pct(streams.noise.share)}` : '',
     ].filter(Boolean);
-    say(`Share of the machine taken by other processes per phase: ${shares.join(', ')}.`);
+    if (shares.length > 0)
+      say(`Share of the machine taken by other processes per phase: ${shares.join(', ')}.`);
     if (streams) {
       say(
         `Companion CPU per 1,000 streams: ${ms(streams.cpuMsPer1000, 0)} ms; wave wall time ratio ${ratio(wallRatio)}.`,
@@ -1062,22 +1126,15 @@ async function main(): Promise<void> {
           }
         : {}),
     };
-    if (PHASES.has('search')) {
-      const historyRecords = Number(opts['history-records']);
-      say('');
-      say(`History search: filling a database with ${count(historyRecords)} records (takes a few minutes)…`);
-      const search = await benchHistorySearch({ records: historyRecords, log: () => {} });
-      say(
-        `Full-text search p50 / p95: ${search.fullTextP50Ms} / ${search.fullTextP95Ms} ms (target p95 < 100 ms)`,
-      );
-      say(
-        `Search with a token or model filter p95: ${search.filteredP95Ms} ms; listing p95: ${search.listP95Ms} ms`,
-      );
-      say(
-        `Dashboard usage query (30 days): ${search.usageQueryMs} ms (target < 200 ms); 90 days: ${search.usage90dMs} ms`,
-      );
-      say(`Database: ${search.databaseMb} MB, loaded in ${search.loadSeconds} s`);
-      Object.assign(results, { historySearch: search });
+    if (historySearch) Object.assign(results, { historySearch });
+    if (pgSearch) {
+      Object.assign(results, {
+        historySearchPostgres: {
+          ...pgSearch,
+          server:
+            'private PostgreSQL (scripts/private-postgres.mjs): fsync, synchronous_commit, full_page_writes off; shared_buffers 64MB',
+        },
+      });
     }
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     say('');
@@ -1089,6 +1146,32 @@ async function main(): Promise<void> {
       say(`Kept ${tmp} (logs, database${opts.profile ? ', CPU profiles' : ''}).`);
     else rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** The history search rows of the table for one store. */
+function searchRows(store: string, f: HistorySearchFigures): Row[] {
+  const over = `History search over ${count(f.records)} records (${store})`;
+  return [
+    {
+      measure: `${over}: full-text p50 / p95`,
+      companion: `${ms(f.fullTextP50Ms, 1)} / ${ms(f.fullTextP95Ms, 1)} ms`,
+      target: `p95 < ${TARGETS.searchP95Ms} ms`,
+      met: f.fullTextP95Ms < TARGETS.searchP95Ms,
+    },
+    {
+      measure: `${over}: with a token or model filter p95`,
+      companion: `${ms(f.filteredP95Ms, 1)} ms`,
+      target: `< ${TARGETS.searchP95Ms} ms`,
+      met: f.filteredP95Ms < TARGETS.searchP95Ms,
+    },
+    { measure: `${over}: listing (no search) p95`, companion: `${ms(f.listP95Ms, 1)} ms` },
+    {
+      measure: `${over}: dashboard usage 30 / 90 days`,
+      companion: `${ms(f.usageQueryMs, 1)} / ${ms(f.usage90dMs, 1)} ms`,
+      target: `30 d < ${TARGETS.usageQueryMs} ms`,
+      met: f.usageQueryMs < TARGETS.usageQueryMs,
+    },
+  ];
 }
 
 function roundAll<T extends Record<string, number>>(values: T): Record<keyof T, number> {
