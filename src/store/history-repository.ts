@@ -73,6 +73,27 @@ const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
+/** What a request's end fills in, in the order of `endValues`. */
+const END_FIELDS = [
+  'finished_at',
+  'ttft_ms',
+  'duration_ms',
+  'status',
+  'outcome',
+  'error',
+  'answer_content',
+  'answer_thinking',
+  'answer_tool_calls',
+  'answer_summary',
+  'done_reason',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_ns',
+  'load_ns',
+  'prompt_eval_ns',
+  'eval_ns',
+] as const;
+
 /** The columns of an INSERT, in the order of `rowParams`. */
 const INSERT_COLUMNS = [
   'id',
@@ -91,28 +112,35 @@ const INSERT_COLUMNS = [
   'request_json',
   'client_addr',
   'user_agent',
-  'finished_at',
-  'ttft_ms',
-  'duration_ms',
-  'status',
-  'outcome',
-  'error',
-  'answer_content',
-  'answer_thinking',
-  'answer_tool_calls',
-  'answer_summary',
-  'done_reason',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_ns',
-  'load_ns',
-  'prompt_eval_ns',
-  'eval_ns',
+  ...END_FIELDS,
   'search_key',
   'thread_id',
   'parent_id',
   'continuation_hash',
 ] as const;
+
+/** An end's values in the order of END_FIELDS; a request still running has none yet. */
+function endValues(end: HistoryEnd | null): unknown[] {
+  return [
+    end?.finishedAt ?? null,
+    end?.ttftMs ?? null,
+    end?.durationMs ?? null,
+    end?.status ?? null,
+    end?.outcome ?? 'in_progress',
+    end?.error ?? null,
+    end?.answerContent ?? null,
+    end?.answerThinking ?? null,
+    json(end?.answerToolCalls),
+    json(end?.answerSummary),
+    end?.doneReason ?? null,
+    end?.promptTokens ?? null,
+    end?.completionTokens ?? null,
+    end?.totalNs ?? null,
+    end?.loadNs ?? null,
+    end?.promptEvalNs ?? null,
+    end?.evalNs ?? null,
+  ];
+}
 
 /**
  * A row's parameters, positional in the order of INSERT_COLUMNS. Bound by name, each of
@@ -144,23 +172,7 @@ function rowParams(
     json(start.request),
     start.clientAddr,
     start.userAgent,
-    end?.finishedAt ?? null,
-    end?.ttftMs ?? null,
-    end?.durationMs ?? null,
-    end?.status ?? null,
-    end?.outcome ?? 'in_progress',
-    end?.error ?? null,
-    end?.answerContent ?? null,
-    end?.answerThinking ?? null,
-    json(end?.answerToolCalls),
-    json(end?.answerSummary),
-    end?.doneReason ?? null,
-    end?.promptTokens ?? null,
-    end?.completionTokens ?? null,
-    end?.totalNs ?? null,
-    end?.loadNs ?? null,
-    end?.promptEvalNs ?? null,
-    end?.evalNs ?? null,
+    ...endValues(end),
     derived.search_key,
     derived.thread_id,
     derived.parent_id,
@@ -169,50 +181,13 @@ function rowParams(
 }
 
 /** The columns an end sets on a row whose start exists, in the order of `endParams`. */
-const END_COLUMNS = [
-  'finished_at',
-  'ttft_ms',
-  'duration_ms',
-  'status',
-  'outcome',
-  'error',
-  'answer_content',
-  'answer_thinking',
-  'answer_tool_calls',
-  'answer_summary',
-  'done_reason',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_ns',
-  'load_ns',
-  'prompt_eval_ns',
-  'eval_ns',
-  'continuation_hash',
-] as const;
+const END_COLUMNS = [...END_FIELDS, 'continuation_hash'] as const;
 
 /** The end of a request whose start row exists, for the UPDATE: END_COLUMNS, then the id. */
 function endParams(id: string, end: HistoryEnd, continuationHash: string | null): unknown[] {
-  return [
-    end.finishedAt,
-    end.ttftMs,
-    end.durationMs,
-    end.status,
-    end.outcome,
-    end.error,
-    end.answerContent,
-    end.answerThinking,
-    json(end.answerToolCalls),
-    json(end.answerSummary),
-    end.doneReason,
-    end.promptTokens,
-    end.completionTokens,
-    end.totalNs,
-    end.loadNs,
-    end.promptEvalNs,
-    end.evalNs,
-    continuationHash,
-    id,
-  ];
+  const params = endValues(end);
+  params.push(continuationHash, id);
+  return params;
 }
 
 export function toRecord(row: HistoryRow): HistoryRecord {
